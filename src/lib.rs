@@ -1,0 +1,58 @@
+//! # stevedore
+//!
+//! Goroutines plus `docker run`, as a Rust library: a work-stealing green-task
+//! runtime with Go-style channels, `select!` and `WaitGroup`, sub-millisecond
+//! timers, a mio socket reactor, and a Docker Engine API client that drives
+//! container lifecycles concurrently over it.
+//!
+//! ```
+//! use stevedore::{chan, sync::WaitGroup, Runtime};
+//!
+//! let rt = Runtime::new().unwrap();
+//! let total = rt.block_on(async {
+//!     let (tx, rx) = chan::bounded::<u64>(16);
+//!     let wg = WaitGroup::new();
+//!     for i in 0..4 {
+//!         let tx = tx.clone();
+//!         wg.spawn(async move { tx.send(i).await.unwrap() });
+//!     }
+//!     drop(tx);
+//!     wg.wait().await;
+//!     let mut total = 0;
+//!     while let Some(v) = rx.recv().await {
+//!         total += v;
+//!     }
+//!     total
+//! });
+//! assert_eq!(total, 6);
+//! ```
+//!
+//! See `ARCHITECTURE.md` for how the pieces fit together.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+
+#[macro_use]
+mod macros;
+mod loom;
+mod util;
+
+pub mod chan;
+pub mod runtime;
+pub mod sync;
+pub mod task;
+pub mod time;
+
+pub use crate::runtime::{spawn, spawn_blocking, yield_now, Builder, Handle, Runtime};
+pub use crate::task::{AbortHandle, JoinError, JoinHandle};
+
+/// Items used by macro expansions. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use std::future::poll_fn;
+    pub use std::task::Poll;
+
+    pub mod select {
+        pub use crate::chan::select::*;
+    }
+}

@@ -1,0 +1,255 @@
+//! Timer storage: one min-heap per worker plus one for threads outside the
+//! runtime, each behind its own lock.
+//!
+//! A worker registers timers in its own shard, so the hot path takes a lock
+//! no other thread normally touches (no global timer lock). Deadlines are
+//! nanoseconds since the runtime's base instant — no rounding to
+//! milliseconds, unlike tokio's wheel.
+//!
+//! Firing: any thread may fire any shard whose `next` deadline has passed
+//! (workers do it every maintenance tick and before parking; the worker that
+//! parks on the driver sleeps until the earliest `next` of all shards). A
+//! shard being fired by someone else is skipped (`try_lock`), and wakers run
+//! after the lock is released.
+//!
+//! Cancellation is lazy: a dropped `Sleep` marks its entry cancelled and the
+//! heap discards it when it surfaces, or compacts itself when cancelled
+//! entries outnumber live ones (many `timeout`s that finish early).
+
+use crate::loom::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use crate::loom::sync::{Arc, Mutex};
+use futures::task::AtomicWaker;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fmt;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+const PENDING: u8 = 0;
+const FIRED: u8 = 1;
+const CANCELLED: u8 = 2;
+
+/// Below this many entries compaction is not worth it.
+const COMPACT_MIN: usize = 1024;
+
+pub(crate) struct Timers {
+    base: Instant,
+    shards: Box<[Arc<Shard>]>,
+}
+
+pub(crate) struct Shard {
+    heap: Mutex<BinaryHeap<HeapEntry>>,
+    /// Earliest deadline in `heap` (maybe of a cancelled entry), or
+    /// `u64::MAX`. Written under the lock, read without it.
+    next: AtomicU64,
+    /// Cancelled entries still in `heap`.
+    cancelled: AtomicUsize,
+    seq: AtomicU64,
+}
+
+/// Shared between a `Sleep` and the heap that will fire it.
+pub(crate) struct Entry {
+    /// PENDING → FIRED (by the firing thread) or PENDING → CANCELLED (by the
+    /// `Sleep`'s drop); never both.
+    state: AtomicU8,
+    waker: AtomicWaker,
+    shard: Arc<Shard>,
+}
+
+struct HeapEntry {
+    deadline: u64,
+    seq: u64,
+    entry: Arc<Entry>,
+}
+
+impl Timers {
+    pub(crate) fn new(num_shards: usize) -> Timers {
+        Timers {
+            base: Instant::now(),
+            shards: (0..num_shards)
+                .map(|_| {
+                    Arc::new(Shard {
+                        heap: Mutex::new(BinaryHeap::new()),
+                        next: AtomicU64::new(u64::MAX),
+                        cancelled: AtomicUsize::new(0),
+                        seq: AtomicU64::new(0),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// Nanoseconds from the base instant to `t` (0 if `t` is earlier).
+    pub(crate) fn ns_of(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX - 1)
+    }
+
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.ns_of(Instant::now())
+    }
+
+    /// Time from now until the deadline `ns` (zero if it has passed).
+    pub(crate) fn until(&self, ns: u64) -> Duration {
+        Duration::from_nanos(ns.saturating_sub(self.now_ns()))
+    }
+
+    /// Earliest deadline over all shards, `u64::MAX` if none.
+    pub(crate) fn next_deadline(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.next.load(SeqCst))
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Registers a timer for `deadline` (ns) in `shard`.
+    pub(crate) fn register(&self, shard: usize, deadline: u64, waker: &Waker) -> Arc<Entry> {
+        let shard = &self.shards[shard];
+        let entry = Arc::new(Entry {
+            state: AtomicU8::new(PENDING),
+            waker: AtomicWaker::new(),
+            shard: shard.clone(),
+        });
+        entry.waker.register(waker);
+        let mut heap = shard.heap.lock();
+        let cancelled = shard.cancelled.load(Relaxed);
+        if heap.len() >= COMPACT_MIN && cancelled * 2 > heap.len() {
+            let before = heap.len();
+            heap.retain(|e| e.entry.state.load(Acquire) != CANCELLED);
+            shard.cancelled.fetch_sub(before - heap.len(), Relaxed);
+            let top = heap.peek().map_or(u64::MAX, |e| e.deadline);
+            shard.next.store(top, SeqCst);
+        }
+        let seq = shard.seq.fetch_add(1, Relaxed);
+        heap.push(HeapEntry {
+            deadline,
+            seq,
+            entry: entry.clone(),
+        });
+        if deadline < shard.next.load(Relaxed) {
+            shard.next.store(deadline, SeqCst);
+        }
+        drop(heap);
+        entry
+    }
+
+    /// Fires every timer due at `now` (ns) and wakes its task. Returns the
+    /// number fired. `buf` is scratch space reused between calls.
+    pub(crate) fn fire_due(&self, now: u64, buf: &mut Vec<Arc<Entry>>) -> usize {
+        let mut fired = 0;
+        for shard in self.shards.iter() {
+            if shard.next.load(SeqCst) > now {
+                continue;
+            }
+            let Some(mut heap) = shard.heap.try_lock() else {
+                continue;
+            };
+            while let Some(top) = heap.peek() {
+                if top.deadline > now {
+                    break;
+                }
+                let e = heap.pop().expect("peeked").entry;
+                match e.state.compare_exchange(PENDING, FIRED, AcqRel, Acquire) {
+                    Ok(_) => buf.push(e),
+                    Err(_) => {
+                        shard.cancelled.fetch_sub(1, Relaxed);
+                    }
+                }
+            }
+            let top = heap.peek().map_or(u64::MAX, |e| e.deadline);
+            shard.next.store(top, SeqCst);
+            drop(heap);
+            fired += buf.len();
+            for e in buf.drain(..) {
+                e.waker.wake();
+            }
+        }
+        fired
+    }
+
+    /// Drops every registered timer (runtime shutdown), releasing wakers.
+    pub(crate) fn clear(&self) {
+        for shard in self.shards.iter() {
+            let drained: Vec<_> = shard.heap.lock().drain().collect();
+            shard.next.store(u64::MAX, SeqCst);
+            shard.cancelled.store(0, Relaxed);
+            for e in &drained {
+                e.entry.waker.take();
+            }
+        }
+    }
+
+    /// Live and cancelled entries over all shards (for tests/diagnostics).
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.heap.lock().len()).sum()
+    }
+}
+
+impl Entry {
+    pub(crate) fn is_fired(&self) -> bool {
+        self.state.load(Acquire) == FIRED
+    }
+
+    /// Registers `waker`; true if the timer has fired (then no wake follows).
+    pub(crate) fn poll_fired(&self, waker: &Waker) -> bool {
+        if self.is_fired() {
+            return true;
+        }
+        self.waker.register(waker);
+        self.is_fired()
+    }
+
+    /// Called when the `Sleep` is dropped or reset before firing.
+    pub(crate) fn cancel(&self) {
+        // Count first, then mark: the counter is never below the number of
+        // CANCELLED entries in the heap, so the firing and compaction paths,
+        // which subtract only what they saw marked, cannot underflow it.
+        self.shard.cancelled.fetch_add(1, Relaxed);
+        match self
+            .state
+            .compare_exchange(PENDING, CANCELLED, AcqRel, Acquire)
+        {
+            Ok(_) => {
+                self.waker.take();
+            }
+            Err(_) => {
+                self.shard.cancelled.fetch_sub(1, Relaxed);
+            }
+        }
+    }
+}
+
+impl PartialEq for HeapEntry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.deadline, self.seq) == (other.deadline, other.seq)
+    }
+}
+impl Eq for HeapEntry {}
+impl PartialOrd for HeapEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for HeapEntry {
+    /// Reversed, so `BinaryHeap` (a max-heap) pops the earliest deadline,
+    /// and among equal deadlines the earliest registration.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.deadline, other.seq).cmp(&(self.deadline, self.seq))
+    }
+}
+
+impl fmt::Debug for Timers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timers")
+            .field("shards", &self.shards.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("state", &self.state.load(Relaxed))
+            .finish()
+    }
+}
