@@ -71,7 +71,10 @@ fn main() -> std::io::Result<()> {
     let print_each = args.verbose || count <= 20;
 
     let start = Instant::now();
-    let done = rt.block_on(pool::run(jobs, args.workers, args.cap, |r| {
+    // The pool runs in a task, as Go's main goroutine does.
+    let workers = args.workers;
+    let cap = args.cap;
+    let pool = rt.spawn(pool::run(jobs, workers, cap, move |r| {
         if print_each {
             println!(
                 "worker {} finished {} ({}) at {:.3?}",
@@ -79,6 +82,7 @@ fn main() -> std::io::Result<()> {
             );
         }
     }));
+    let done = rt.block_on(pool).expect("the pool task does not panic");
     let elapsed = start.elapsed();
     assert_eq!(done as u64, count, "every job produced one result");
     println!(

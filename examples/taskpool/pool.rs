@@ -6,6 +6,11 @@
 //! thread sleep) and send a result. The seed closed `results` when the
 //! *producers* were done, so a worker still holding a result could send on a
 //! closed channel. Here a WaitGroup over the *workers* closes it instead.
+//!
+//! A feeder task spawns the producers, so the caller starts draining results
+//! at once instead of after the last spawn (with 100,000 producers and a
+//! 1024-slot results channel, the workers would otherwise stall on a full
+//! results channel while the spawn loop runs).
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
@@ -33,7 +38,7 @@ pub(crate) struct JobResult {
 /// calls `on_result` for every result, in completion order. Returns the
 /// number of results.
 pub(crate) async fn run(
-    jobs: impl IntoIterator<Item = Job>,
+    jobs: impl IntoIterator<Item = Job, IntoIter: Send + 'static>,
     workers: usize,
     cap: usize,
     mut on_result: impl FnMut(JobResult),
@@ -69,15 +74,18 @@ pub(crate) async fn run(
         results_tx.close();
     });
 
-    // One producer per job. The jobs channel closes when the last producer
-    // drops its sender, which ends the workers' receive loops.
-    for job in jobs {
-        let jobs_tx = jobs_tx.clone();
-        spawn(async move {
-            jobs_tx.send(job).await.expect("jobs closed early");
-        });
-    }
-    drop(jobs_tx);
+    // One producer per job, spawned by a feeder. The jobs channel closes
+    // when the last producer drops its sender, which ends the workers'
+    // receive loops.
+    let jobs = jobs.into_iter();
+    spawn(async move {
+        for job in jobs {
+            let jobs_tx = jobs_tx.clone();
+            spawn(async move {
+                jobs_tx.send(job).await.expect("jobs closed early");
+            });
+        }
+    });
 
     let mut n = 0;
     while let Some(result) = results_rx.recv().await {

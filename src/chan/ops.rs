@@ -11,26 +11,21 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-/// State of one send, independent of how the channel is referenced.
+/// State of one send: the value sits in the waiter's slot from the start
+/// (owned by the op while the waiter is not linked).
 pub(super) struct SendOp<T> {
     waiter: Waiter<T>,
-    /// The value until it is handed to the channel (or back, on `LOST`).
-    value: Option<T>,
-    select: Option<SelectRef>,
 }
 
 /// State of one receive; reusable (the `Stream` impl keeps one).
 pub(super) struct RecvOp<T> {
     waiter: Waiter<T>,
-    select: Option<SelectRef>,
 }
 
 impl<T> SendOp<T> {
     fn new(value: T) -> SendOp<T> {
         SendOp {
-            waiter: Waiter::new(),
-            value: Some(value),
-            select: None,
+            waiter: Waiter::with_value(value),
         }
     }
 
@@ -48,14 +43,18 @@ impl<T> SendOp<T> {
         loop {
             match self.waiter.state() {
                 IDLE => {
-                    if self.select.is_some_and(|s| s.is_decided()) {
+                    let select = self.waiter.select();
+                    if select.is_some_and(|s| s.is_decided()) {
                         return Poll::Pending;
                     }
                     ready!(coop::poll_proceed(cx));
-                    let value = self.value.take().expect("`Send` polled after completion");
+                    let value = self
+                        .waiter
+                        .take_slot()
+                        .expect("`Send` polled after completion");
                     let mut wakers = WakeList::new();
                     let mut inner = chan.lock();
-                    let res = inner.try_send(chan.cap, value, self.select, &mut wakers);
+                    let res = inner.try_send(chan.cap, value, select, &mut wakers);
                     let out = match res {
                         Ok(()) => {
                             coop::consume();
@@ -63,11 +62,10 @@ impl<T> SendOp<T> {
                         }
                         Err(SendFail::Closed(v)) => Poll::Ready(Err(SendError(v))),
                         Err(SendFail::Lost(v)) => {
-                            self.value = Some(v);
+                            self.waiter.put_slot(v);
                             Poll::Pending
                         }
                         Err(SendFail::Full(v)) => {
-                            self.waiter.set_select(self.select);
                             // SAFETY: pinned (caller), IDLE, under `chan`'s
                             // lock; `cancel` unlinks before the op is dropped.
                             unsafe { self.waiter.link(&mut inner.send_q, Some(v), cx.waker()) };
@@ -99,9 +97,9 @@ impl<T> SendOp<T> {
                     return Poll::Ready(Err(SendError(v)));
                 }
                 LOST => {
-                    self.value = self.waiter.take_slot();
+                    // The value is still in the slot.
                     self.waiter.reset();
-                    if self.select.is_some_and(|s| s.is_decided()) {
+                    if self.waiter.select().is_some_and(|s| s.is_decided()) {
                         return Poll::Pending;
                     }
                     // Our select is still open (see select.rs, step 3): retry.
@@ -126,7 +124,6 @@ impl<T> RecvOp<T> {
     pub(super) fn new() -> RecvOp<T> {
         RecvOp {
             waiter: Waiter::new(),
-            select: None,
         }
     }
 
@@ -139,13 +136,14 @@ impl<T> RecvOp<T> {
         loop {
             match self.waiter.state() {
                 IDLE => {
-                    if self.select.is_some_and(|s| s.is_decided()) {
+                    let select = self.waiter.select();
+                    if select.is_some_and(|s| s.is_decided()) {
                         return Poll::Pending;
                     }
                     ready!(coop::poll_proceed(cx));
                     let mut wakers = WakeList::new();
                     let mut inner = chan.lock();
-                    let out = match inner.try_recv(self.select, &mut wakers) {
+                    let out = match inner.try_recv(select, &mut wakers) {
                         Ok(v) => {
                             coop::consume();
                             Poll::Ready(Some(v))
@@ -153,7 +151,6 @@ impl<T> RecvOp<T> {
                         Err(RecvFail::Closed) => Poll::Ready(None),
                         Err(RecvFail::Lost) => Poll::Pending,
                         Err(RecvFail::Empty) => {
-                            self.waiter.set_select(self.select);
                             // SAFETY: as in `SendOp::poll`.
                             unsafe { self.waiter.link(&mut inner.recv_q, None, cx.waker()) };
                             Poll::Pending
@@ -187,7 +184,7 @@ impl<T> RecvOp<T> {
                 }
                 LOST => {
                     self.waiter.reset();
-                    if self.select.is_some_and(|s| s.is_decided()) {
+                    if self.waiter.select().is_some_and(|s| s.is_decided()) {
                         return Poll::Pending;
                     }
                 }
@@ -285,7 +282,7 @@ impl<T> SelectArm for Send<'_, T> {
     ) -> Poll<Self::Output> {
         // SAFETY: as in `poll`.
         let this = unsafe { self.get_unchecked_mut() };
-        this.op.select = Some(SelectRef::new(token, arm));
+        this.op.waiter.set_select(Some(SelectRef::new(token, arm)));
         // SAFETY: as in `poll`.
         unsafe { this.op.poll(&this.sender.chan, cx) }
     }
@@ -302,7 +299,7 @@ impl<T> SelectArm for Recv<'_, T> {
     ) -> Poll<Option<T>> {
         // SAFETY: as in `poll`.
         let this = unsafe { self.get_unchecked_mut() };
-        this.op.select = Some(SelectRef::new(token, arm));
+        this.op.waiter.set_select(Some(SelectRef::new(token, arm)));
         // SAFETY: as in `poll`.
         unsafe { this.op.poll(&this.receiver.chan, cx) }
     }

@@ -79,6 +79,13 @@ impl<T> Waiter<T> {
         }
     }
 
+    /// A send waiter holding `value`, not linked.
+    pub(super) fn with_value(value: T) -> Waiter<T> {
+        let w = Waiter::new();
+        w.put_slot(value);
+        w
+    }
+
     pub(super) fn state(&self) -> u8 {
         self.state.load(Acquire)
     }
@@ -88,15 +95,25 @@ impl<T> Waiter<T> {
         self.state.store(IDLE, Relaxed);
     }
 
-    /// Owner side, before the node is linked, or under the lock.
+    /// Owner side. Only changes anything while the node is not linked: a
+    /// linked node's select reference is fixed (and always the same value,
+    /// since an arm keeps its index and token).
     pub(super) fn set_select(&self, sel: Option<SelectRef>) {
-        // SAFETY: not linked, or under the lock: we own the field.
-        self.select.with_mut(|p| unsafe { *p = sel });
+        if self.state.load(Acquire) != WAITING {
+            // SAFETY: not linked: the owner has the field.
+            self.select.with_mut(|p| unsafe { *p = sel });
+        }
     }
 
     pub(super) fn select(&self) -> Option<SelectRef> {
         // SAFETY: written only by the owner while no one else reads (above).
         self.select.with(|p| unsafe { *p })
+    }
+
+    /// Owner side, when not linked.
+    pub(super) fn put_slot(&self, value: T) {
+        // SAFETY: not linked, so the owner has the fields.
+        self.slot.with_mut(|p| unsafe { *p = Some(value) });
     }
 
     /// Owner side, when not linked (IDLE, or after DONE/CLOSED/LOST).

@@ -15,6 +15,7 @@
 use super::coop;
 use super::handle::Handle;
 use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::task::list::OWNER_NONE;
 use crate::task::{new_task, JoinHandle, Notified, Schedule, Task};
 use std::collections::VecDeque;
 use std::fmt;
@@ -119,7 +120,7 @@ impl BlockingPool {
         let sched = BlockingSchedule {
             pool: self.inner.clone(),
         };
-        let (task, notified, join) = new_task(BlockingTask(Some(f)), sched);
+        let (task, notified, join) = new_task(BlockingTask(Some(f)), sched, OWNER_NONE);
         // Blocking jobs are not in the owned list; give up that reference.
         drop(task);
         submit(&self.inner, notified, Some(handle));

@@ -11,6 +11,7 @@ use crate::loom::deque::{Injector, Worker};
 use crate::loom::sync::atomic::AtomicBool;
 use crate::loom::sync::Arc;
 use crate::task::list::OwnedTasks;
+use crate::util::cache_padded::CachePadded;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -128,19 +129,21 @@ impl Builder {
             None => default_workers(),
         };
         let queues: Vec<Worker<_>> = (0..n).map(|_| Worker::new_fifo()).collect();
-        let remotes: Box<[Remote]> = queues
+        let remotes: Box<[CachePadded<Remote>]> = queues
             .iter()
-            .map(|q| Remote {
-                steal: q.stealer(),
-                lifo: LifoSlot::new(),
-                unpark: Parker::new(),
+            .map(|q| {
+                CachePadded::new(Remote {
+                    steal: q.stealer(),
+                    lifo: LifoSlot::new(),
+                    unpark: Parker::new(),
+                })
             })
             .collect();
         let shared = Arc::new(Shared {
             remotes,
             inject: Injector::new(),
             idle: Idle::new(n),
-            owned: OwnedTasks::new(n * 8),
+            owned: OwnedTasks::new(n),
             driver: Driver::new(n),
             blocking: BlockingPool::new(
                 self.max_blocking_threads,

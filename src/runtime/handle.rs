@@ -13,6 +13,7 @@ use crate::loom::sync::Arc;
 use crate::task::list::OwnedTasks;
 use crate::task::{JoinHandle, Notified, Schedule, Task};
 use crate::time::timers::Entry;
+use crate::util::cache_padded::CachePadded;
 use std::fmt;
 use std::future::Future;
 use std::task::Waker;
@@ -27,7 +28,7 @@ pub struct Handle {
 
 pub(crate) struct Shared {
     /// What other workers (and wakers) may touch of each worker.
-    pub(super) remotes: Box<[Remote]>,
+    pub(super) remotes: Box<[CachePadded<Remote>]>,
     /// Spawns and wakes from outside the workers.
     pub(super) inject: Injector<Notified<Handle>>,
     pub(super) idle: Idle,
@@ -68,16 +69,29 @@ impl Handle {
     }
 
     /// Spawns a task; see [`crate::spawn`].
+    #[inline]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.shared.owned.bind(future, self.clone());
-        if let Some(task) = notified {
-            self.schedule_task(task, false);
-        }
-        join
+        let shared = &*self.shared;
+        context::with_core(|core| match core {
+            Some(core) if std::ptr::eq(core.shared(), shared) => {
+                // SAFETY: we are on worker `core.index()`'s thread.
+                let (join, task) =
+                    unsafe { shared.owned.bind_local(core.index(), future, self.clone()) };
+                core.schedule_local(task, false);
+                join
+            }
+            _ => {
+                let (join, task) = shared.owned.bind_remote(future, self.clone());
+                if let Some(task) = task {
+                    shared.schedule_remote(task);
+                }
+                join
+            }
+        })
     }
 
     /// Runs `f` on the blocking pool; see [`crate::spawn_blocking`].
@@ -135,7 +149,12 @@ impl Schedule for Handle {
     }
 
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
-        self.shared.owned.remove(task)
+        let shared = &*self.shared;
+        let current = context::with_core(|core| match core {
+            Some(core) if std::ptr::eq(core.shared(), shared) => Some(core.index()),
+            _ => None,
+        });
+        shared.owned.remove(task, current)
     }
 }
 

@@ -141,7 +141,8 @@ impl Runtime {
         // Workers are gone: cancel every task still alive. Dropping their
         // futures may wake or spawn others; those land in the injector (or
         // are cancelled on the spot by the closed list) and are drained below.
-        shared.owned.close_and_shutdown_all();
+        // SAFETY: every worker thread has been joined above.
+        unsafe { shared.owned.close_and_shutdown_all() };
         loop {
             match shared.inject.steal() {
                 Steal::Success(t) => drop(t),
@@ -154,7 +155,6 @@ impl Runtime {
         }
         shared.driver.timers.clear();
         shared.blocking.shutdown(blocking_timeout);
-        debug_assert!(shared.owned.is_empty());
     }
 }
 
@@ -201,8 +201,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match context::with_core(|core| core.map(|c| c.shared().to_handle())) {
-        Some(handle) => handle.spawn(future),
+    context::with_core(|core| match core {
+        Some(core) => core.handle().spawn(future),
         None => match Handle::try_current() {
             Some(handle) => handle.spawn(future),
             None => panic!(
@@ -210,7 +210,7 @@ where
                  Handle::spawn, or call it from a task or inside Runtime::block_on"
             ),
         },
-    }
+    })
 }
 
 /// Runs a blocking closure on the runtime's blocking pool, so it does not

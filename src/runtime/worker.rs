@@ -74,8 +74,12 @@ impl LifoSlot {
         ptr::NonNull::new(prev).map(|p| unsafe { Notified::from_raw(p.cast()) })
     }
 
-    /// Empties the slot (owner or thief).
+    /// Empties the slot (owner or thief). Reads before it writes, so
+    /// searchers probing an empty slot do not steal its cache line.
     pub(crate) fn take(&self) -> Option<Notified<Handle>> {
+        if !self.is_occupied() {
+            return None;
+        }
         let prev = self.task.swap(ptr::null_mut(), AcqRel);
         // SAFETY: as in `replace`.
         ptr::NonNull::new(prev).map(|p| unsafe { Notified::from_raw(p.cast()) })
@@ -121,6 +125,10 @@ pub(super) fn run(handle: Handle, index: usize, run_queue: Worker<Notified<Handl
 }
 
 impl Core {
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
     pub(crate) fn shared(&self) -> &Shared {
         &self.handle.shared
     }
@@ -266,8 +274,12 @@ impl Core {
     /// Fires due timers in every shard; returns how many fired.
     fn fire_timers(&self) -> usize {
         let timers = &self.shared().driver.timers;
+        let next = timers.next_deadline();
+        if next == u64::MAX {
+            return 0;
+        }
         let now = timers.now_ns();
-        if timers.next_deadline() > now {
+        if next > now {
             return 0;
         }
         timers.fire_due(now, &mut self.timer_buf.borrow_mut())
@@ -275,6 +287,8 @@ impl Core {
 
     fn park(&self) {
         let shared = self.shared();
+        // SAFETY: this is worker `self.index`'s thread.
+        unsafe { shared.owned.drain_completed(self.index) };
         let is_last = shared
             .idle
             .transition_worker_to_parked(self.index, self.is_searching.replace(false));

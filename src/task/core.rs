@@ -29,10 +29,17 @@ pub(crate) struct Header {
     /// task hashes to; `owned_linked` says whether the task is in that list.
     pub(crate) owned: Pointers<Header>,
     pub(crate) owned_linked: std::cell::Cell<bool>,
+    /// Which owned-tasks list holds the task: a worker index,
+    /// `list::OWNER_REMOTE` or `list::OWNER_NONE`. Fixed at creation.
+    pub(crate) owner: u32,
+    /// Link in the owner's stack of tasks completed on other threads;
+    /// written by the pushing thread before it publishes the task.
+    pub(crate) completed_next: UnsafeCell<*mut Header>,
 }
 
-// SAFETY: `state` is atomic; `owned`/`owned_linked` are only touched under the
-// owned-list shard lock; `vtable` is immutable.
+// SAFETY: `state` is atomic; `owned`/`owned_linked` are only touched by the
+// owner of the owned-tasks list the task is in (see `list.rs`); `vtable` and
+// `owner` are immutable.
 unsafe impl Send for Header {}
 // SAFETY: as above.
 unsafe impl Sync for Header {}
@@ -77,22 +84,30 @@ impl<F: Future + Send + 'static, S: Schedule> Cell<F, S>
 where
     F::Output: Send + 'static,
 {
-    pub(crate) fn new(future: F, scheduler: S) -> Box<Cell<F, S>> {
-        Box::new(Cell {
-            header: Header {
+    /// Allocates the cell and writes the future straight into it (building
+    /// the whole struct first would copy a large future several times).
+    #[inline(always)]
+    pub(crate) fn new(future: F, scheduler: S, owner: u32) -> Box<Cell<F, S>> {
+        let mut cell = Box::<Cell<F, S>>::new_uninit();
+        let p = cell.as_mut_ptr();
+        // SAFETY: `p` points to an allocation for a `Cell<F, S>`; each field
+        // is written exactly once before `assume_init`.
+        unsafe {
+            std::ptr::addr_of_mut!((*p).header).write(Header {
                 state: State::new(),
                 vtable: vtable::<F, S>(),
                 owned: Pointers::new(),
                 owned_linked: std::cell::Cell::new(false),
-            },
-            core: Core {
-                scheduler,
-                stage: UnsafeCell::new(Stage::Running(future)),
-            },
-            trailer: Trailer {
+                owner,
+                completed_next: UnsafeCell::new(std::ptr::null_mut()),
+            });
+            std::ptr::addr_of_mut!((*p).core.scheduler).write(scheduler);
+            std::ptr::addr_of_mut!((*p).core.stage).write(UnsafeCell::new(Stage::Running(future)));
+            std::ptr::addr_of_mut!((*p).trailer).write(Trailer {
                 join_waker: UnsafeCell::new(None),
-            },
-        })
+            });
+            cell.assume_init()
+        }
     }
 }
 

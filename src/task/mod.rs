@@ -189,16 +189,18 @@ impl<S: 'static> fmt::Debug for Notified<S> {
 
 /// Allocates a task. Returns the owned-list reference, the first run-queue
 /// entry and the join handle.
+#[inline(always)]
 pub(crate) fn new_task<F, S>(
     future: F,
     scheduler: S,
+    owner: u32,
 ) -> (Task<S>, Notified<S>, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let cell = Cell::new(future, scheduler);
+    let cell = Cell::new(future, scheduler, owner);
     // SAFETY: `Box::into_raw` is never null; `Cell` is repr(C) with the
     // header first, so the cast yields the header pointer.
     let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(cell) as *mut Header) };
