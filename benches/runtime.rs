@@ -171,11 +171,8 @@ shapes!(
 );
 
 fn bench(c: &mut Criterion) {
-    let shapes: [(
-        &str,
-        fn(&mut criterion::Bencher<'_>),
-        fn(&mut criterion::Bencher<'_>),
-    ); 5] = [
+    type Body = fn(&mut criterion::Bencher<'_>);
+    let shapes: [(&str, Body, Body); 5] = [
         (
             "spawn_many_local",
             st::spawn_many_local,
