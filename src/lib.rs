@@ -46,6 +46,14 @@ pub mod time;
 pub use crate::runtime::{spawn, spawn_blocking, yield_now, Builder, Handle, Runtime};
 pub use crate::task::{AbortHandle, JoinError, JoinHandle};
 
+/// Internals opened up to the loom models in `loom-tests/`; only present
+/// under `cfg(stevedore_loom)`.
+#[cfg(stevedore_loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::task::loom_support::TaskQueue;
+}
+
 /// Items used by macro expansions. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {

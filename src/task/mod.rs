@@ -17,6 +17,8 @@ mod error;
 mod harness;
 mod join;
 pub(crate) mod list;
+#[cfg(stevedore_loom)]
+pub(crate) mod loom_support;
 mod state;
 mod waker;
 

@@ -1,0 +1,3 @@
+module stevedore/benches/go
+
+go 1.19
