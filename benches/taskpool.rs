@@ -56,7 +56,7 @@ fn jobs(s: &Shape) -> impl Iterator<Item = pool::Job> + Send + 'static {
 /// bounded async-channel, `workers` consumers, a results channel closed
 /// after the workers finish.
 macro_rules! opponent_pool {
-    ($name:ident, spawn = $spawn:path, sleep = $sleep:expr, join = |$h:ident| $join:expr) => {
+    ($name:ident, spawn = $spawn:path, sleep = $sleep:expr, yield_now = $yield_now:expr, join = |$h:ident| $join:expr) => {
         async fn $name(
             jobs: impl Iterator<Item = pool::Job> + Send + 'static,
             workers: usize,
@@ -92,12 +92,15 @@ macro_rules! opponent_pool {
             })
             .detach_compat();
             $spawn(async move {
-                for job in jobs {
+                for (i, job) in jobs.enumerate() {
                     let jobs_tx = jobs_tx.clone();
                     $spawn(async move {
                         jobs_tx.send(job).await.unwrap();
                     })
                     .detach_compat();
+                    if i % 1024 == 1023 {
+                        ($yield_now)().await;
+                    }
                 }
             })
             .detach_compat();
@@ -138,12 +141,14 @@ opponent_pool!(
     tokio_pool,
     spawn = tokio::spawn,
     sleep = tokio::time::sleep,
+    yield_now = tokio::task::yield_now,
     join = |h| h.await.unwrap()
 );
 opponent_pool!(
     smol_pool,
     spawn = smol_spawn,
     sleep = smol_sleep,
+    yield_now = futures_lite::future::yield_now,
     join = |h| h.await
 );
 

@@ -12,6 +12,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -74,12 +75,15 @@ func main() {
 	// Feeder: one producer goroutine per job; close jobs after all sent.
 	go func() {
 		var producers sync.WaitGroup
-		for _, job := range jobs {
+		for i, job := range jobs {
 			producers.Add(1)
 			go func(job Task) {
 				defer producers.Done()
 				jobsCh <- job
 			}(job)
+			if i%1024 == 1023 {
+				runtime.Gosched() // as the Rust feeder yields
+			}
 		}
 		producers.Wait()
 		close(jobsCh)

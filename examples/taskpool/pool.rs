@@ -77,13 +77,18 @@ pub(crate) async fn run(
     // One producer per job, spawned by a feeder. The jobs channel closes
     // when the last producer drops its sender, which ends the workers'
     // receive loops.
+    // The feeder yields every 1024 spawns so a long spawn loop does not
+    // monopolise its worker.
     let jobs = jobs.into_iter();
     spawn(async move {
-        for job in jobs {
+        for (i, job) in jobs.enumerate() {
             let jobs_tx = jobs_tx.clone();
             spawn(async move {
                 jobs_tx.send(job).await.expect("jobs closed early");
             });
+            if i % 1024 == 1023 {
+                stevedore::yield_now().await;
+            }
         }
     });
 

@@ -17,13 +17,18 @@ use super::waiter::{self, claim_peer, close_all, finish, Finish, Queue, WakeList
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use crate::loom::sync::{Mutex, MutexGuard};
 use std::collections::VecDeque;
+use std::ptr::NonNull;
 
 pub(super) struct Chan<T> {
     inner: Mutex<Inner<T>>,
     /// `usize::MAX` for unbounded, 0 for rendezvous.
     pub(super) cap: usize,
-    pub(super) senders: AtomicUsize,
-    pub(super) receivers: AtomicUsize,
+    /// Live `Sender`s and `Receiver`s. When a side reaches zero the channel
+    /// closes; the second side to reach zero frees it (see `destroy`).
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+    /// Set by the first side to run out of handles.
+    destroy: AtomicBool,
     /// Mirror of `Inner::closed` for lock-free `is_closed`.
     closed: AtomicBool,
 }
@@ -64,6 +69,7 @@ impl<T> Chan<T> {
             cap,
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
+            destroy: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         }
     }
@@ -217,6 +223,79 @@ impl<T> Inner<T> {
             });
         }
         Err(RecvFail::Empty)
+    }
+}
+
+/// Which side of a channel a [`ChanRef`] counts as.
+#[derive(Clone, Copy)]
+pub(super) enum Side {
+    Sender,
+    Receiver,
+}
+
+/// A counted pointer to a channel. Each side has one counter and the
+/// channel is freed by whichever side runs out of handles second, so a
+/// clone or drop costs one atomic operation (an `Arc` would add a second,
+/// contended one on top of the side's count).
+pub(super) struct ChanRef<T> {
+    ptr: NonNull<Chan<T>>,
+}
+
+// SAFETY: a `ChanRef` only gives `&Chan<T>`, and `Chan<T>` is `Sync` for
+// `T: Send` (its state sits behind a mutex).
+unsafe impl<T: Send> Send for ChanRef<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for ChanRef<T> {}
+
+impl<T> ChanRef<T> {
+    /// A new channel with one sender and one receiver reference.
+    pub(super) fn new(cap: usize) -> (ChanRef<T>, ChanRef<T>) {
+        let ptr = NonNull::from(Box::leak(Box::new(Chan::new(cap))));
+        (ChanRef { ptr }, ChanRef { ptr })
+    }
+
+    fn counter(&self, side: Side) -> &AtomicUsize {
+        match side {
+            Side::Sender => &self.senders,
+            Side::Receiver => &self.receivers,
+        }
+    }
+
+    /// Another reference on `side`.
+    pub(super) fn acquire(&self, side: Side) -> ChanRef<T> {
+        self.counter(side).fetch_add(1, Relaxed);
+        ChanRef { ptr: self.ptr }
+    }
+
+    /// Drops this reference, counted on `side`.
+    ///
+    /// # Safety
+    ///
+    /// Called exactly once per reference, with the side it was counted on;
+    /// the reference is not used afterwards.
+    pub(super) unsafe fn release(&self, side: Side) {
+        if self.counter(side).fetch_sub(1, AcqRel) != 1 {
+            return;
+        }
+        self.close();
+        if self.destroy.swap(true, AcqRel) {
+            // SAFETY: both sides are out of handles: nobody else can reach
+            // the channel; it was allocated by `Box` in `new`.
+            drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        }
+    }
+
+    pub(super) fn same(&self, other: &ChanRef<T>) -> bool {
+        self.ptr == other.ptr
+    }
+}
+
+impl<T> std::ops::Deref for ChanRef<T> {
+    type Target = Chan<T>;
+
+    fn deref(&self) -> &Chan<T> {
+        // SAFETY: the reference keeps the channel alive (see `release`).
+        unsafe { self.ptr.as_ref() }
     }
 }
 

@@ -37,11 +37,9 @@ mod waiter;
 pub use self::error::{SendError, TryRecvError, TrySendError};
 pub use self::ops::{Recv, Send};
 
-use self::channel::{Chan, RecvFail, SendFail};
+use self::channel::{ChanRef, RecvFail, SendFail, Side};
 use self::ops::RecvOp;
 use self::waiter::WakeList;
-use crate::loom::sync::atomic::Ordering::*;
-use crate::loom::sync::Arc;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -62,11 +60,11 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 }
 
 fn new<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    let chan = Arc::new(Chan::new(cap));
+    let (tx, rx) = ChanRef::new(cap);
     (
-        Sender { chan: chan.clone() },
+        Sender { chan: tx },
         Receiver {
-            chan,
+            chan: rx,
             stream_op: None,
         },
     )
@@ -75,14 +73,14 @@ fn new<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// The sending half. Clone it for more producers; the channel closes when
 /// the last one is dropped.
 pub struct Sender<T> {
-    chan: Arc<Chan<T>>,
+    chan: ChanRef<T>,
 }
 
 /// The receiving half. Clone it for more consumers. Also a
 /// [`Stream`](futures::Stream) that ends when the channel is closed and
 /// drained.
 pub struct Receiver<T> {
-    chan: Arc<Chan<T>>,
+    chan: ChanRef<T>,
     /// The pending receive of the `Stream` impl, kept across polls.
     stream_op: Option<Pin<Box<RecvOp<T>>>>,
 }
@@ -147,7 +145,7 @@ impl<T> Sender<T> {
 
     /// True if both handles belong to the same channel.
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        Arc::ptr_eq(&self.chan, &other.chan)
+        self.chan.same(&other.chan)
     }
 }
 
@@ -219,18 +217,16 @@ fn assert_not_worker(what: &str) {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Sender<T> {
-        self.chan.senders.fetch_add(1, Relaxed);
         Sender {
-            chan: self.chan.clone(),
+            chan: self.chan.acquire(Side::Sender),
         }
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Receiver<T> {
-        self.chan.receivers.fetch_add(1, Relaxed);
         Receiver {
-            chan: self.chan.clone(),
+            chan: self.chan.acquire(Side::Receiver),
             stream_op: None,
         }
     }
@@ -238,9 +234,8 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        if self.chan.senders.fetch_sub(1, AcqRel) == 1 {
-            self.chan.close();
-        }
+        // SAFETY: each `Sender` holds one sender reference, released once.
+        unsafe { self.chan.release(Side::Sender) };
     }
 }
 
@@ -249,9 +244,8 @@ impl<T> Drop for Receiver<T> {
         if let Some(op) = self.stream_op.take() {
             op.cancel(&self.chan);
         }
-        if self.chan.receivers.fetch_sub(1, AcqRel) == 1 {
-            self.chan.close();
-        }
+        // SAFETY: each `Receiver` holds one receiver reference, released once.
+        unsafe { self.chan.release(Side::Receiver) };
     }
 }
 

@@ -13,11 +13,14 @@
 //! after the lock is released.
 //!
 //! Cancellation is lazy: a dropped `Sleep` marks its entry cancelled and the
-//! heap discards it when it surfaces, or compacts itself when cancelled
-//! entries outnumber live ones (many `timeout`s that finish early).
+//! heap discards it when it surfaces. So that many `timeout`s finishing early
+//! cannot pile up, a shard compacts its heap (drops cancelled entries) when
+//! it has doubled since the last compaction: amortised O(1) per timer, and
+//! at most about twice the live entries (plus 1024) are ever held.
 
-use crate::loom::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use crate::loom::sync::atomic::{AtomicU64, AtomicU8, Ordering::*};
 use crate::loom::sync::{Arc, Mutex};
+use crate::util::cache_padded::CachePadded;
 use futures::task::AtomicWaker;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -34,17 +37,21 @@ const COMPACT_MIN: usize = 1024;
 
 pub(crate) struct Timers {
     base: Instant,
-    shards: Box<[Arc<Shard>]>,
+    shards: Box<[CachePadded<Shard>]>,
 }
 
 pub(crate) struct Shard {
-    heap: Mutex<BinaryHeap<HeapEntry>>,
+    heap: Mutex<Heap>,
     /// Earliest deadline in `heap` (maybe of a cancelled entry), or
     /// `u64::MAX`. Written under the lock, read without it.
     next: AtomicU64,
-    /// Cancelled entries still in `heap`.
-    cancelled: AtomicUsize,
-    seq: AtomicU64,
+}
+
+struct Heap {
+    entries: BinaryHeap<HeapEntry>,
+    /// Compact when `entries` grows past this.
+    compact_at: usize,
+    seq: u64,
 }
 
 /// Shared between a `Sleep` and the heap that will fire it.
@@ -53,7 +60,6 @@ pub(crate) struct Entry {
     /// `Sleep`'s drop); never both.
     state: AtomicU8,
     waker: AtomicWaker,
-    shard: Arc<Shard>,
 }
 
 struct HeapEntry {
@@ -68,11 +74,13 @@ impl Timers {
             base: Instant::now(),
             shards: (0..num_shards)
                 .map(|_| {
-                    Arc::new(Shard {
-                        heap: Mutex::new(BinaryHeap::new()),
+                    CachePadded::new(Shard {
+                        heap: Mutex::new(Heap {
+                            entries: BinaryHeap::new(),
+                            compact_at: COMPACT_MIN,
+                            seq: 0,
+                        }),
                         next: AtomicU64::new(u64::MAX),
-                        cancelled: AtomicUsize::new(0),
-                        seq: AtomicU64::new(0),
                     })
                 })
                 .collect(),
@@ -108,20 +116,19 @@ impl Timers {
         let entry = Arc::new(Entry {
             state: AtomicU8::new(PENDING),
             waker: AtomicWaker::new(),
-            shard: shard.clone(),
         });
         entry.waker.register(waker);
         let mut heap = shard.heap.lock();
-        let cancelled = shard.cancelled.load(Relaxed);
-        if heap.len() >= COMPACT_MIN && cancelled * 2 > heap.len() {
-            let before = heap.len();
-            heap.retain(|e| e.entry.state.load(Acquire) != CANCELLED);
-            shard.cancelled.fetch_sub(before - heap.len(), Relaxed);
-            let top = heap.peek().map_or(u64::MAX, |e| e.deadline);
+        if heap.entries.len() >= heap.compact_at {
+            heap.entries
+                .retain(|e| e.entry.state.load(Acquire) != CANCELLED);
+            heap.compact_at = (2 * heap.entries.len()).max(COMPACT_MIN);
+            let top = heap.entries.peek().map_or(u64::MAX, |e| e.deadline);
             shard.next.store(top, SeqCst);
         }
-        let seq = shard.seq.fetch_add(1, Relaxed);
-        heap.push(HeapEntry {
+        let seq = heap.seq;
+        heap.seq += 1;
+        heap.entries.push(HeapEntry {
             deadline,
             seq,
             entry: entry.clone(),
@@ -144,19 +151,19 @@ impl Timers {
             let Some(mut heap) = shard.heap.try_lock() else {
                 continue;
             };
-            while let Some(top) = heap.peek() {
+            while let Some(top) = heap.entries.peek() {
                 if top.deadline > now {
                     break;
                 }
-                let e = heap.pop().expect("peeked").entry;
-                match e.state.compare_exchange(PENDING, FIRED, AcqRel, Acquire) {
-                    Ok(_) => buf.push(e),
-                    Err(_) => {
-                        shard.cancelled.fetch_sub(1, Relaxed);
-                    }
+                let e = heap.entries.pop().expect("peeked").entry;
+                if e.state
+                    .compare_exchange(PENDING, FIRED, AcqRel, Acquire)
+                    .is_ok()
+                {
+                    buf.push(e);
                 }
             }
-            let top = heap.peek().map_or(u64::MAX, |e| e.deadline);
+            let top = heap.entries.peek().map_or(u64::MAX, |e| e.deadline);
             shard.next.store(top, SeqCst);
             drop(heap);
             fired += buf.len();
@@ -170,9 +177,8 @@ impl Timers {
     /// Drops every registered timer (runtime shutdown), releasing wakers.
     pub(crate) fn clear(&self) {
         for shard in self.shards.iter() {
-            let drained: Vec<_> = shard.heap.lock().drain().collect();
+            let drained: Vec<_> = shard.heap.lock().entries.drain().collect();
             shard.next.store(u64::MAX, SeqCst);
-            shard.cancelled.store(0, Relaxed);
             for e in &drained {
                 e.entry.waker.take();
             }
@@ -181,7 +187,10 @@ impl Timers {
 
     /// Live and cancelled entries over all shards (for tests/diagnostics).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.heap.lock().len()).sum()
+        self.shards
+            .iter()
+            .map(|s| s.heap.lock().entries.len())
+            .sum()
     }
 }
 
@@ -199,22 +208,16 @@ impl Entry {
         self.is_fired()
     }
 
-    /// Called when the `Sleep` is dropped or reset before firing.
+    /// Called when the `Sleep` is dropped or reset: releases the waker of a
+    /// timer that has not fired (a fired one needs nothing).
     pub(crate) fn cancel(&self) {
-        // Count first, then mark: the counter is never below the number of
-        // CANCELLED entries in the heap, so the firing and compaction paths,
-        // which subtract only what they saw marked, cannot underflow it.
-        self.shard.cancelled.fetch_add(1, Relaxed);
-        match self
-            .state
-            .compare_exchange(PENDING, CANCELLED, AcqRel, Acquire)
+        if self.state.load(Acquire) == PENDING
+            && self
+                .state
+                .compare_exchange(PENDING, CANCELLED, AcqRel, Acquire)
+                .is_ok()
         {
-            Ok(_) => {
-                self.waker.take();
-            }
-            Err(_) => {
-                self.shard.cancelled.fetch_sub(1, Relaxed);
-            }
+            self.waker.take();
         }
     }
 }
