@@ -38,6 +38,10 @@ mod loom;
 mod util;
 
 pub mod chan;
+#[cfg(not(stevedore_loom))]
+pub mod net;
+#[cfg(not(stevedore_loom))]
+mod reactor;
 pub mod runtime;
 pub mod sync;
 pub mod task;
@@ -46,12 +50,55 @@ pub mod time;
 pub use crate::runtime::{spawn, spawn_blocking, yield_now, Builder, Handle, Runtime};
 pub use crate::task::{AbortHandle, JoinError, JoinHandle};
 
+/// The reactor's readiness cell, alone: the reactor itself needs mio and is
+/// not built under loom.
+#[cfg(stevedore_loom)]
+#[path = "reactor/scheduled_io.rs"]
+#[allow(dead_code)]
+mod loom_scheduled_io;
+
 /// Internals opened up to the loom models in `loom-tests/`; only present
 /// under `cfg(stevedore_loom)`.
 #[cfg(stevedore_loom)]
 #[doc(hidden)]
 pub mod __loom {
     pub use crate::task::loom_support::TaskQueue;
+
+    use crate::loom_scheduled_io as scheduled_io;
+
+    /// A readiness cell driven by hand: the driver side sets readiness, the
+    /// task side waits for it and clears it after `WouldBlock`.
+    #[derive(Debug)]
+    pub struct Readiness(scheduled_io::ScheduledIo);
+
+    /// What the task side saw when it was ready.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Seen(scheduled_io::ReadyEvent);
+
+    impl Default for Readiness {
+        fn default() -> Self {
+            Readiness(scheduled_io::ScheduledIo::new())
+        }
+    }
+
+    impl Readiness {
+        /// Driver side: the source became readable.
+        pub fn set_readable(&self) {
+            self.0.set_readiness_and_wake(scheduled_io::READABLE);
+        }
+
+        /// Task side: ready to read, or the waker is registered.
+        pub fn poll_readable(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Seen> {
+            self.0
+                .poll_ready(cx, scheduled_io::Direction::Read)
+                .map(Seen)
+        }
+
+        /// Task side: the read returned `WouldBlock`.
+        pub fn clear(&self, seen: Seen) {
+            self.0.clear_readiness(seen.0);
+        }
+    }
 }
 
 /// Items used by macro expansions. Not part of the public API.

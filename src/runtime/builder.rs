@@ -128,14 +128,22 @@ impl Builder {
             Some(n) => n,
             None => default_workers(),
         };
+        #[cfg(not(stevedore_loom))]
+        let reactor = crate::reactor::Reactor::new()?;
+        #[cfg(not(stevedore_loom))]
+        let driver_waker = Some(reactor.waker());
         let queues: Vec<Worker<_>> = (0..n).map(|_| Worker::new_fifo()).collect();
         let remotes: Box<[CachePadded<Remote>]> = queues
             .iter()
             .map(|q| {
+                #[cfg(not(stevedore_loom))]
+                let unpark = Parker::with_driver(driver_waker.clone());
+                #[cfg(stevedore_loom)]
+                let unpark = Parker::new();
                 CachePadded::new(Remote {
                     steal: q.stealer(),
                     lifo: LifoSlot::new(),
-                    unpark: Parker::new(),
+                    unpark,
                 })
             })
             .collect();
@@ -144,7 +152,11 @@ impl Builder {
             inject: Injector::new(),
             idle: Idle::new(n),
             owned: OwnedTasks::new(n),
-            driver: Driver::new(n),
+            driver: Driver::new(
+                n,
+                #[cfg(not(stevedore_loom))]
+                Some(reactor),
+            ),
             blocking: BlockingPool::new(
                 self.max_blocking_threads,
                 self.keep_alive,
@@ -161,6 +173,7 @@ impl Builder {
         let mut rt = Runtime {
             handle: handle.clone(),
             workers: Vec::with_capacity(n),
+            monitor: None,
             shut_down: false,
         };
         for (i, queue) in queues.into_iter().enumerate() {
@@ -171,6 +184,19 @@ impl Builder {
             let h = handle.clone();
             // On failure `rt` drops here and stops the workers already started.
             rt.workers.push(b.spawn(move || worker::run(h, i, queue))?);
+        }
+        #[cfg(not(stevedore_loom))]
+        {
+            let parker = Parker::new();
+            let (h, p) = (handle.clone(), parker.clone());
+            let name = format!(
+                "{}-monitor",
+                self.blocking_thread_name.trim_end_matches("-blocking")
+            );
+            let thread = crate::loom::thread::Builder::new()
+                .name(name)
+                .spawn(move || super::monitor::run(h, p))?;
+            rt.monitor = Some((thread, parker));
         }
         Ok(rt)
     }

@@ -2,11 +2,13 @@
 //! — today the timers.
 //!
 //! Exactly one parked worker at a time holds the driver (`try_acquire`); it
-//! parks with a timeout equal to the earliest timer deadline of all shards,
-//! and fires due timers when it wakes. Other idle workers park without a
-//! timeout. A worker that leaves the driver wakes a sleeping peer (if nobody
-//! is searching) so that one of them takes the driver over: a worker that
-//! then blocks inside a task cannot stall the timers of everyone else.
+//! blocks in the I/O reactor (or, without one, on its parker) with a timeout
+//! equal to the earliest timer deadline of all shards, and fires due timers
+//! when it wakes. Other idle workers park without a
+//! timeout. A worker that leaves the driver does not hand it over eagerly
+//! (that would cost a futex wake per I/O event); the monitor (`monitor.rs`)
+//! wakes a sleeping worker when the driver stays unattended, so a worker
+//! stuck in a task cannot stall the timers and sockets of everyone else.
 //!
 //! Registering a timer earlier than the deadline the owner sleeps until
 //! unparks the owner. The owner publishes its deadline and then re-reads the
@@ -15,7 +17,7 @@
 //! other.
 
 use super::park::Parker;
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::time::timers::Timers;
 use std::fmt;
 
@@ -26,8 +28,13 @@ const NO_DEADLINE: u64 = u64::MAX - 1;
 
 pub(crate) struct Driver {
     pub(crate) timers: Timers,
+    /// The I/O reactor (absent under loom).
+    #[cfg(not(stevedore_loom))]
+    pub(crate) io: Option<crate::reactor::Reactor>,
     /// Set while a worker holds the driver.
     locked: AtomicBool,
+    /// Bumped on every acquisition (read by the monitor).
+    generation: AtomicU64,
     /// Index of the worker holding the driver (meaningful while parked).
     owner: AtomicUsize,
     /// Deadline (ns) the owner sleeps until, or `NOT_PARKED`/`NO_DEADLINE`.
@@ -36,10 +43,16 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub(crate) fn new(num_workers: usize) -> Driver {
+    pub(crate) fn new(
+        num_workers: usize,
+        #[cfg(not(stevedore_loom))] io: Option<crate::reactor::Reactor>,
+    ) -> Driver {
         Driver {
             timers: Timers::new(num_workers + 1),
+            #[cfg(not(stevedore_loom))]
+            io,
             locked: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             owner: AtomicUsize::new(0),
             park_deadline: AtomicU64::new(NOT_PARKED),
             remote_shard: num_workers,
@@ -52,11 +65,21 @@ impl Driver {
     }
 
     pub(crate) fn try_acquire(&self) -> bool {
-        !self.locked.load(SeqCst)
+        let acquired = !self.locked.load(SeqCst)
             && self
                 .locked
                 .compare_exchange(false, true, SeqCst, SeqCst)
-                .is_ok()
+                .is_ok();
+        if acquired {
+            self.generation.fetch_add(1, Relaxed);
+        }
+        acquired
+    }
+
+    /// Whether a worker holds the driver, and how many times it has been
+    /// acquired so far.
+    pub(crate) fn held_and_generation(&self) -> (bool, u64) {
+        (self.locked.load(SeqCst), self.generation.load(Relaxed))
     }
 
     pub(crate) fn release(&self) {
@@ -77,8 +100,36 @@ impl Driver {
             next = again;
         }
         let timeout = (next != u64::MAX).then(|| self.timers.until(next));
+        #[cfg(not(stevedore_loom))]
+        if let Some(io) = &self.io {
+            if parker.enter_driver_park() {
+                // SAFETY: we hold the driver lock (caller).
+                unsafe { io.turn(timeout) };
+                parker.leave_driver_park();
+            } else {
+                // SAFETY: as above; an unpark was pending, so do not block.
+                unsafe { io.turn(Some(std::time::Duration::ZERO)) };
+            }
+            self.park_deadline.store(NOT_PARKED, SeqCst);
+            return;
+        }
         parker.park_timeout(timeout);
         self.park_deadline.store(NOT_PARKED, SeqCst);
+    }
+
+    /// A non-blocking reactor turn by a busy worker, if nobody holds the
+    /// driver. Returns the number of I/O events dispatched.
+    pub(crate) fn poll_io_now(&self) -> usize {
+        #[cfg(not(stevedore_loom))]
+        if let Some(io) = &self.io {
+            if self.try_acquire() {
+                // SAFETY: we hold the driver lock.
+                let n = unsafe { io.turn(Some(std::time::Duration::ZERO)) };
+                self.release();
+                return n;
+            }
+        }
+        0
     }
 
     /// After registering a timer at `deadline`: the worker to unpark, if the

@@ -124,6 +124,15 @@ impl Handle {
         }
     }
 
+    #[cfg(not(stevedore_loom))]
+    pub(crate) fn reactor(&self) -> std::io::Result<&crate::reactor::Reactor> {
+        self.shared
+            .driver
+            .io
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("this stevedore runtime has no I/O reactor"))
+    }
+
     pub(super) fn shared_ptr(&self) -> *const Shared {
         &*self.shared as *const Shared
     }

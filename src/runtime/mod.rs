@@ -22,6 +22,8 @@ pub(crate) mod coop;
 mod driver;
 mod handle;
 mod idle;
+#[cfg(not(stevedore_loom))]
+mod monitor;
 pub(crate) mod park;
 mod worker;
 
@@ -46,6 +48,8 @@ use std::time::Duration;
 pub struct Runtime {
     handle: Handle,
     workers: Vec<crate::loom::thread::JoinHandle<()>>,
+    /// The monitor thread and its parker (absent under loom).
+    monitor: Option<(crate::loom::thread::JoinHandle<()>, park::Parker)>,
     shut_down: bool,
 }
 
@@ -138,6 +142,10 @@ impl Runtime {
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
+        if let Some((thread, parker)) = self.monitor.take() {
+            parker.unpark();
+            let _ = thread.join();
+        }
         // Workers are gone: cancel every task still alive. Dropping their
         // futures may wake or spawn others; those land in the injector (or
         // are cancelled on the spot by the closed list) and are drained below.
@@ -154,6 +162,10 @@ impl Runtime {
             drop(r.lifo.take());
         }
         shared.driver.timers.clear();
+        #[cfg(not(stevedore_loom))]
+        if let Some(io) = &shared.driver.io {
+            io.shutdown();
+        }
         shared.blocking.shutdown(blocking_timeout);
     }
 }

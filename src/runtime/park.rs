@@ -11,6 +11,11 @@
 //! `unpark` swaps in `NOTIFIED` and only touches the mutex/condvar if the
 //! parker was actually `PARKED`; taking the mutex before notifying closes the
 //! window between the parker's `EMPTY → PARKED` transition and its wait.
+//!
+//! A worker that holds the driver parks in the reactor instead
+//! (`PARKED_DRIVER`); unparking it writes to the reactor's `mio::Waker`. A
+//! wake that lands before `epoll_wait` is entered leaves the waker's eventfd
+//! readable, so `epoll_wait` returns at once: no lost wake-up either way.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Condvar, Mutex};
@@ -21,6 +26,9 @@ use std::time::{Duration, Instant};
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
 const NOTIFIED: usize = 2;
+/// Blocked in the reactor (`epoll_wait`): unpark through the reactor's waker.
+#[cfg(not(stevedore_loom))]
+const PARKED_DRIVER: usize = 3;
 
 /// A cloneable park/unpark pair for one thread.
 #[derive(Clone)]
@@ -32,6 +40,9 @@ struct Inner {
     state: AtomicUsize,
     lock: Mutex<()>,
     cvar: Condvar,
+    /// Interrupts the reactor when this thread is parked in it.
+    #[cfg(not(stevedore_loom))]
+    driver: Option<std::sync::Arc<mio::Waker>>,
 }
 
 impl Parker {
@@ -41,8 +52,47 @@ impl Parker {
                 state: AtomicUsize::new(EMPTY),
                 lock: Mutex::new(()),
                 cvar: Condvar::new(),
+                #[cfg(not(stevedore_loom))]
+                driver: None,
             }),
         }
+    }
+
+    /// A worker's parker, which may also park in the reactor.
+    #[cfg(not(stevedore_loom))]
+    pub(crate) fn with_driver(driver: Option<std::sync::Arc<mio::Waker>>) -> Parker {
+        Parker {
+            inner: Arc::new(Inner {
+                state: AtomicUsize::new(EMPTY),
+                lock: Mutex::new(()),
+                cvar: Condvar::new(),
+                driver,
+            }),
+        }
+    }
+
+    /// About to block in the reactor: `EMPTY → PARKED_DRIVER`. False if an
+    /// unpark was pending (it is consumed; do not block).
+    #[cfg(not(stevedore_loom))]
+    pub(crate) fn enter_driver_park(&self) -> bool {
+        match self
+            .inner
+            .state
+            .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
+        {
+            Ok(_) => true,
+            Err(NOTIFIED) => {
+                self.inner.state.store(EMPTY, SeqCst);
+                false
+            }
+            Err(actual) => panic!("inconsistent park state {actual}"),
+        }
+    }
+
+    /// Back from the reactor; a racing unpark is consumed.
+    #[cfg(not(stevedore_loom))]
+    pub(crate) fn leave_driver_park(&self) {
+        self.inner.state.store(EMPTY, SeqCst);
     }
 
     /// Sleeps until unparked.
@@ -145,6 +195,13 @@ impl Inner {
         match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => return,
             PARKED => {}
+            #[cfg(not(stevedore_loom))]
+            PARKED_DRIVER => {
+                if let Some(w) = &self.driver {
+                    let _ = w.wake();
+                }
+                return;
+            }
             actual => panic!("inconsistent park state {actual}"),
         }
         drop(self.lock.lock());

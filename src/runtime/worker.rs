@@ -6,7 +6,8 @@
 //! 1. every `global_queue_interval` ticks (61), and right after a task
 //!    yielded, take one task from the global injector first, so remote
 //!    spawns cannot starve behind local work;
-//! 2. every `event_interval` ticks, fire due timers;
+//! 2. every `event_interval` ticks, fire due timers and, if no worker is
+//!    parked in it, run a non-blocking turn of the I/O reactor;
 //! 3. pop the local queue, else pull a batch from the injector;
 //! 4. with nothing local, fire due timers, then **search**: steal half of a
 //!    random victim's queue (crossbeam's batch steal), the injector, and as a
@@ -151,7 +152,12 @@ impl Core {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             if tick % cfg.event_interval == 0 {
+                // As after a driver park: the first task this wakes goes to
+                // the next-task slot rather than waking a peer.
+                self.lifo_enabled.set(true);
                 self.fire_timers();
+                shared.driver.poll_io_now();
+                self.lifo_enabled.set(false);
             }
             if let Some(task) = self.next_task(tick) {
                 self.run_task(task);
@@ -174,6 +180,9 @@ impl Core {
             if let crate::loom::deque::Steal::Success(t) = shared.inject.steal() {
                 return Some(t);
             }
+        }
+        if let Some(t) = self.remote().lifo.take() {
+            return Some(t); // woken by our own driver turn
         }
         if let Some(t) = self.run_queue.pop() {
             return Some(t);
@@ -298,6 +307,10 @@ impl Core {
         let parker = &self.remote().unpark;
         let holds_driver = !shared.is_shutdown() && shared.driver.try_acquire();
         if holds_driver {
+            // The first task the turn wakes goes to the next-task slot (no
+            // notification: we run it ourselves right after); more wakes
+            // displace it into the queue and wake a peer to help.
+            self.lifo_enabled.set(true);
             shared.driver.park(self.index, parker);
         } else if !shared.is_shutdown() {
             parker.park();
@@ -309,8 +322,7 @@ impl Core {
         if holds_driver {
             self.fire_timers();
             shared.driver.release();
-            // Hand the driver to a sleeping peer while we go run tasks.
-            shared.notify_parked();
+            self.lifo_enabled.set(false);
         }
     }
 }
