@@ -38,6 +38,9 @@ mod loom;
 mod util;
 
 pub mod chan;
+#[cfg(all(feature = "docker", not(stevedore_loom)))]
+#[cfg_attr(docsrs, doc(cfg(feature = "docker")))]
+pub mod docker;
 #[cfg(not(stevedore_loom))]
 pub mod net;
 #[cfg(not(stevedore_loom))]

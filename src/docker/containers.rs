@@ -1,0 +1,237 @@
+//! Container lifecycle calls.
+
+use super::client::{parse_json, Docker};
+use super::error::{Error, Result};
+use super::filters::{with_query, ListOptions, RemoveOptions};
+use super::http::{encode_query, Request};
+use super::models::{
+    ContainerInspect, ContainerSummary, CreatedContainer, PruneReport, WaitBody, WaitExit,
+};
+use super::spec::ContainerSpec;
+use super::Filters;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// What `wait` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCondition {
+    /// The container is not running (returns at once for a created one:
+    /// never use it before `start`).
+    NotRunning,
+    /// The next exit after the wait was registered — register before
+    /// `start` so a fast exit is never missed.
+    NextExit,
+    /// The container was removed (with `auto_remove`).
+    Removed,
+}
+
+impl WaitCondition {
+    fn as_str(self) -> &'static str {
+        match self {
+            WaitCondition::NotRunning => "not-running",
+            WaitCondition::NextExit => "next-exit",
+            WaitCondition::Removed => "removed",
+        }
+    }
+}
+
+/// Outcome of [`Docker::start`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// It was started.
+    Started,
+    /// It was already running (304).
+    AlreadyRunning,
+}
+
+/// Outcome of [`Docker::stop`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// It was stopped.
+    Stopped,
+    /// It was not running (304).
+    AlreadyStopped,
+}
+
+/// A wait the daemon has registered (its response head arrived). Await it
+/// for the exit; dropping it cancels the wait.
+#[must_use = "a registered wait does nothing unless awaited"]
+pub struct Wait {
+    fut: Pin<Box<dyn Future<Output = Result<WaitExit>> + Send>>,
+}
+
+impl Future for Wait {
+    type Output = Result<WaitExit>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<WaitExit>> {
+        self.fut.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Wait")
+    }
+}
+
+pub(crate) fn path_id(id: &str) -> String {
+    encode_query(id)
+}
+
+impl Docker {
+    /// `GET /_ping`.
+    pub async fn ping(&self) -> Result<()> {
+        self.call_ok(Request::new("GET", self.url("/_ping")))
+            .await
+            .map(drop)
+    }
+
+    /// `GET /version`.
+    pub async fn version(&self) -> Result<super::models::Version> {
+        self.get_json("/version").await
+    }
+
+    /// Creates a container. A missing image is [`Error::NotFound`], a name
+    /// in use [`Error::Conflict`].
+    pub async fn create(&self, spec: &ContainerSpec) -> Result<CreatedContainer> {
+        let path = with_query(
+            "/containers/create".to_owned(),
+            [spec.get_name().map(|n| format!("name={}", encode_query(n)))],
+        );
+        let body = serde_json::to_vec(&spec.to_json()).expect("serialisable");
+        let req = Request::new("POST", self.url(&path)).json(body);
+        let what = req.what();
+        let resp = self.call_ok(req).await?;
+        parse_json(&what, &resp.body)
+    }
+
+    /// Starts a container; starting a running one is not an error.
+    pub async fn start(&self, id: &str) -> Result<Started> {
+        let req = Request::new(
+            "POST",
+            self.url(&format!("/containers/{}/start", path_id(id))),
+        );
+        let resp = self.call_ok(req).await?;
+        Ok(if resp.status == 304 {
+            Started::AlreadyRunning
+        } else {
+            Started::Started
+        })
+    }
+
+    /// Registers a wait and returns once the daemon has acknowledged it
+    /// (sent its 200 head), before the container exits. `docker run` does
+    /// this before `start`, so a container that exits at once is not missed.
+    pub async fn wait_registered(&self, id: &str, condition: WaitCondition) -> Result<Wait> {
+        let path = format!(
+            "/containers/{}/wait?condition={}",
+            path_id(id),
+            condition.as_str()
+        );
+        let mut s = self.stream(Request::new("POST", self.url(&path))).await?;
+        Ok(Wait {
+            fut: Box::pin(async move {
+                let mut body = Vec::new();
+                while let Some(piece) = s.next().await? {
+                    body.extend_from_slice(&piece);
+                    if body.len() > 64 * 1024 {
+                        return Err(Error::Protocol(format!(
+                            "{}: oversized wait response",
+                            s.what
+                        )));
+                    }
+                }
+                let parsed: WaitBody = serde_json::from_slice(&body).map_err(|_| {
+                    let shown = String::from_utf8_lossy(&body[..body.len().min(2048)]).into_owned();
+                    Error::Protocol(format!("{}: wait response is not JSON: {shown:?}", s.what))
+                })?;
+                Ok(WaitExit {
+                    status_code: parsed.status_code,
+                    error: parsed.error.map(|e| e.message).filter(|m| !m.is_empty()),
+                })
+            }),
+        })
+    }
+
+    /// Waits for `condition` (no deadline; dropping the future cancels it).
+    /// A non-zero exit code is a result, not an error.
+    pub async fn wait(&self, id: &str, condition: WaitCondition) -> Result<WaitExit> {
+        self.wait_registered(id, condition).await?.await
+    }
+
+    /// Stops a container: SIGTERM, then SIGKILL after `grace` (the
+    /// container's own stop timeout if `None`). The deadline is extended by
+    /// the grace period.
+    pub async fn stop(&self, id: &str, grace: Option<Duration>) -> Result<Stopped> {
+        let path = with_query(
+            format!("/containers/{}/stop", path_id(id)),
+            [grace.map(|g| format!("t={}", g.as_secs()))],
+        );
+        let req = Request::new("POST", self.url(&path));
+        let extra = grace.unwrap_or(Duration::from_secs(10));
+        let resp = crate::time::timeout(self.timeout() + extra, self.call_ok(req)).await;
+        let resp = resp.map_err(|_| Error::Timeout {
+            what: format!("stopping {id}"),
+            after: self.timeout() + extra,
+        })??;
+        Ok(if resp.status == 304 {
+            Stopped::AlreadyStopped
+        } else {
+            Stopped::Stopped
+        })
+    }
+
+    /// Sends a signal (`"SIGKILL"`, `"SIGTERM"`, `"HUP"`, …). Killing a
+    /// container that is not running is [`Error::Conflict`].
+    pub async fn kill(&self, id: &str, signal: &str) -> Result<()> {
+        let path = format!(
+            "/containers/{}/kill?signal={}",
+            path_id(id),
+            encode_query(signal)
+        );
+        self.call_ok(Request::new("POST", self.url(&path)))
+            .await
+            .map(drop)
+    }
+
+    /// Removes a container. A running one without `force` is
+    /// [`Error::Conflict`]; a missing one [`Error::NotFound`].
+    pub async fn remove(&self, id: &str, opts: RemoveOptions) -> Result<()> {
+        let path = format!(
+            "/containers/{}?force={}&v={}",
+            path_id(id),
+            u8::from(opts.force),
+            u8::from(opts.volumes)
+        );
+        self.call_ok(Request::new("DELETE", self.url(&path)))
+            .await
+            .map(drop)
+    }
+
+    /// `GET /containers/{id}/json`.
+    pub async fn inspect(&self, id: &str) -> Result<ContainerInspect> {
+        self.get_json(&format!("/containers/{}/json", path_id(id)))
+            .await
+    }
+
+    /// Lists containers.
+    pub async fn list(&self, opts: &ListOptions) -> Result<Vec<ContainerSummary>> {
+        let path = with_query(
+            "/containers/json".to_owned(),
+            [opts.all.then(|| "all=1".to_owned()), opts.filters.query()],
+        );
+        self.get_json(&path).await
+    }
+
+    /// Removes stopped containers matching `filters`.
+    pub async fn prune_containers(&self, filters: &Filters) -> Result<PruneReport> {
+        let path = with_query("/containers/prune".to_owned(), [filters.query()]);
+        let req = Request::new("POST", self.url(&path));
+        let what = req.what();
+        let resp = self.call_ok(req).await?;
+        parse_json(&what, &resp.body)
+    }
+}

@@ -1,0 +1,137 @@
+//! The Docker client's one error type.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+/// Everything a Docker call can fail with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The daemon could not be reached at `host` (missing socket, refused,
+    /// permission denied, ...).
+    Connect {
+        /// The host as given (`unix:///var/run/docker.sock`, `tcp://…`).
+        host: String,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// An I/O error on an established connection.
+    Io {
+        /// The request it happened during (`GET /v1.41/containers/json`).
+        context: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The daemon answered with an error status (other than 404/409).
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The daemon's `message` (or the body as text).
+        message: String,
+    },
+    /// 404: no such container, image, …
+    NotFound {
+        /// The daemon's message.
+        message: String,
+    },
+    /// 409: name in use, container running, …
+    Conflict {
+        /// The daemon's message.
+        message: String,
+    },
+    /// The daemon's response did not follow HTTP or the Engine API.
+    Protocol(String),
+    /// A call did not finish (headers and body) within its deadline.
+    Timeout {
+        /// The request.
+        what: String,
+        /// The deadline.
+        after: Duration,
+    },
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Builds the error for a non-success status, pulling `message` out of a
+    /// JSON body, or using the body as text.
+    pub(crate) fn from_status(status: u16, body: &[u8]) -> Error {
+        let message = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+        let message = if message.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            message
+        };
+        match status {
+            404 => Error::NotFound { message },
+            409 => Error::Conflict { message },
+            _ => Error::Api { status, message },
+        }
+    }
+
+    /// The HTTP status, for API errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            Error::NotFound { .. } => Some(404),
+            Error::Conflict { .. } => Some(409),
+            _ => None,
+        }
+    }
+
+    /// True for 404.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+
+    /// True for 409.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Conflict { .. })
+    }
+
+    /// True when retrying later may help: the daemon was unreachable, a
+    /// connection broke, a deadline passed, or it reported a 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Connect { source, .. } => !matches!(
+                source.kind(),
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::PermissionDenied
+                    | io::ErrorKind::InvalidInput
+            ),
+            Error::Io { .. } | Error::Timeout { .. } => true,
+            Error::Api { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Connect { host, source } => {
+                write!(f, "cannot connect to the Docker daemon at {host}: {source}")
+            }
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+            Error::Api { status, message } => write!(f, "Docker API error {status}: {message}"),
+            Error::NotFound { message } => write!(f, "not found: {message}"),
+            Error::Conflict { message } => write!(f, "conflict: {message}"),
+            Error::Protocol(what) => write!(f, "malformed response from the Docker daemon: {what}"),
+            Error::Timeout { what, after } => write!(f, "{what} did not finish within {after:?}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Connect { source, .. } | Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! A Docker Engine API client over stevedore's own sockets — no CLI, no
+//! hyper, no tokio.
+//!
+//! * [`Docker::connect`] reads `DOCKER_HOST` (`unix:///…`, `tcp://host:port`;
+//!   default `unix:///var/run/docker.sock`), pings the daemon and uses
+//!   `min(`[`CLIENT_MAX_API_VERSION`]`, daemon)`; every request carries the
+//!   `/vX.Y` prefix.
+//! * Every non-streaming call has a deadline covering connect, headers and
+//!   body ([`DockerBuilder::timeout`], default 120 s). `wait`, followed logs
+//!   and events have none past their response head, and stop when dropped.
+//! * Connections are reused through a capped pool (8 idle, 30 s); streaming
+//!   and hijacked calls get their own.
+//! * The lifecycle: [`Docker::create`], [`Docker::wait_registered`] (returns
+//!   once the daemon registered the wait, so register before starting),
+//!   [`Docker::start`], [`Docker::stop`], [`Docker::kill`],
+//!   [`Docker::remove`], [`Docker::inspect`], [`Docker::list`],
+//!   [`Docker::logs`], [`Docker::attach`], [`Docker::events`],
+//!   [`Docker::prune_containers`], images, and [`Docker::run`] for the
+//!   whole `docker run --rm` dance.
+//!
+//! ```no_run
+//! use stevedore::docker::{ContainerSpec, Docker};
+//!
+//! let rt = stevedore::Runtime::new()?;
+//! rt.block_on(async {
+//!     let docker = Docker::connect().await?;
+//!     let image = stevedore::docker::testing::ensure_busybox_image(&docker).await?;
+//!     let out = docker
+//!         .run(&ContainerSpec::new(image).cmd(["sh", "-c", "echo hi; exit 3"]))
+//!         .await?;
+//!     assert_eq!(out.exit_code, 3);
+//!     assert_eq!(out.stdout, b"hi\n");
+//!     Ok::<_, stevedore::docker::Error>(())
+//! })?;
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! ```
+
+mod attach;
+mod client;
+pub mod codec;
+mod containers;
+mod error;
+mod events;
+mod filters;
+mod http;
+mod images;
+mod logs;
+mod models;
+mod run;
+mod spec;
+pub mod testing;
+
+pub use self::attach::{AttachInput, AttachOptions, Attached};
+pub use self::client::{
+    Docker, DockerBuilder, CLIENT_MAX_API_VERSION, CLIENT_MIN_API_VERSION, DEFAULT_TIMEOUT,
+};
+pub use self::codec::{LogChunk, StreamKind};
+pub use self::containers::{Started, Stopped, Wait, WaitCondition};
+pub use self::error::{Error, Result};
+pub use self::events::{EventStream, EventsOptions};
+pub use self::filters::{Filters, ListOptions, RemoveOptions};
+pub use self::logs::{LogStream, LogsOptions};
+pub use self::models::{
+    Actor, ContainerConfig, ContainerInspect, ContainerState, ContainerSummary, CreatedContainer,
+    Event, ImageInspect, ImageSummary, PruneReport, RootFs, Version, WaitExit,
+};
+pub use self::run::{RunOutput, RunTimings};
+pub use self::spec::ContainerSpec;

@@ -1,0 +1,343 @@
+//! Failure paths of the Docker client against a scripted fake daemon on a
+//! Unix socket: garbage, truncation, silence, stale connections — each must
+//! be a typed error within the deadline, never a panic or a hang.
+
+mod util;
+
+use futures::StreamExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use stevedore::docker::{AttachOptions, Docker, Error, LogsOptions, StreamKind, WaitCondition};
+use stevedore::net::{UnixListener, UnixStream};
+use stevedore::spawn;
+use util::rt;
+
+fn socket_path() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "stevedore-fake-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("docker.sock")
+}
+
+/// Reads one request head (and a Content-Length body); returns the head.
+async fn read_request(s: &mut UnixStream) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let len = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        got += s.read(&mut body[got..]).await.ok()?;
+    }
+    Some(head)
+}
+
+/// Serves every connection with `reply(request head)` and closes it;
+/// `None` means never answer (the connection is held open).
+fn serve<F>(path: &std::path::Path, reply: F) -> Arc<AtomicUsize>
+where
+    F: Fn(&str) -> Option<Vec<u8>> + Send + Sync + 'static,
+{
+    let listener = UnixListener::bind(path).unwrap();
+    let conns = Arc::new(AtomicUsize::new(0));
+    let c = conns.clone();
+    let reply = Arc::new(reply);
+    spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            c.fetch_add(1, SeqCst);
+            let reply = reply.clone();
+            spawn(async move {
+                let Some(head) = read_request(&mut s).await else {
+                    return;
+                };
+                match reply(&head) {
+                    // Reply, then close the connection.
+                    Some(bytes) => {
+                        let _ = s.write_all(&bytes).await;
+                    }
+                    None => {
+                        // Never answer: hold the connection open.
+                        let mut sink = [0u8; 64];
+                        while s.read(&mut sink).await.unwrap_or(0) > 0 {}
+                    }
+                }
+            });
+        }
+    });
+    conns
+}
+
+async fn client(path: &std::path::Path, timeout: Duration) -> Docker {
+    Docker::builder()
+        .host(format!("unix://{}", path.display()))
+        .api_version("1.41")
+        .timeout(timeout)
+        .connect()
+        .await
+        .unwrap()
+}
+
+fn ok_json(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn garbage_instead_of_http_is_a_protocol_error() {
+    let path = socket_path();
+    rt(2).block_on(async {
+        serve(&path, |_| Some(b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec()));
+        let d = client(&path, Duration::from_secs(5)).await;
+        let err = d.inspect("x").await.unwrap_err();
+        assert!(matches!(err, Error::Protocol(_)), "{err}");
+        assert!(err.to_string().contains("invalid response head"), "{err}");
+    });
+}
+
+#[test]
+fn a_truncated_chunked_body_is_a_protocol_error() {
+    let path = socket_path();
+    rt(2).block_on(async {
+        serve(&path, |_| {
+            Some(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"StatusCo".to_vec())
+        });
+        let d = client(&path, Duration::from_secs(5)).await;
+        let err = d.wait("x", WaitCondition::NextExit).await.unwrap_err();
+        assert!(matches!(err, Error::Protocol(_)), "{err}");
+        assert!(err.to_string().contains("chunk"), "{err}");
+    });
+}
+
+#[test]
+fn a_frame_header_promising_more_than_arrives_is_an_error() {
+    let path = socket_path();
+    rt(2).block_on(async {
+        serve(&path, |_| {
+            let mut body = vec![1u8, 0, 0, 0, 0, 0, 0, 100]; // stdout, 100 bytes
+            body.extend_from_slice(b"only ten!!");
+            let mut resp = format!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+                body.len()
+            )
+            .into_bytes();
+            resp.extend_from_slice(&body);
+            resp.extend_from_slice(b"\r\n0\r\n\r\n");
+            Some(resp)
+        });
+        let d = client(&path, Duration::from_secs(5)).await;
+        let opts = LogsOptions {
+            tty: Some(false),
+            ..LogsOptions::default()
+        };
+        let mut logs = d.logs("x", &opts).await.unwrap();
+        let first = logs.next().await.unwrap().unwrap();
+        assert_eq!(first.stream, StreamKind::Stdout);
+        assert_eq!(first.bytes, b"only ten!!");
+        let err = logs.next().await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("90 bytes short"), "{err}");
+        assert!(logs.next().await.is_none());
+    });
+}
+
+#[test]
+fn a_daemon_that_never_answers_times_out_within_the_deadline() {
+    let path = socket_path();
+    rt(2).block_on(async {
+        serve(&path, |_| None);
+        let d = client(&path, Duration::from_millis(300)).await;
+        let t = Instant::now();
+        let err = d.inspect("x").await.unwrap_err();
+        let took = t.elapsed();
+        assert!(matches!(err, Error::Timeout { .. }), "{err}");
+        assert!(err.is_transient());
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    });
+}
+
+#[test]
+fn the_deadline_covers_the_body_too() {
+    rt(2).block_on(async {
+        // Headers promise 100 bytes, 5 arrive, the connection stays open.
+        let stalled = socket_path();
+        let listener = UnixListener::bind(&stalled).unwrap();
+        spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            read_request(&mut s).await;
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"Id\"")
+                .await
+                .unwrap();
+            let mut sink = [0u8; 16];
+            while s.read(&mut sink).await.unwrap_or(0) > 0 {}
+        });
+        let d = client(&stalled, Duration::from_millis(300)).await;
+        let t = Instant::now();
+        let err = d.inspect("x").await.unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+
+        // The same, but the server closes: a truncation, not a timeout.
+        let truncated = socket_path();
+        serve(&truncated, |_| {
+            Some(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"Id\"".to_vec())
+        });
+        let d = client(&truncated, Duration::from_secs(5)).await;
+        let err = d.inspect("x").await.unwrap_err();
+        assert!(matches!(err, Error::Protocol(_)), "{err}");
+        assert!(
+            err.to_string().contains("bytes before the end of the body"),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn version_negotiation_uses_the_lower_version_and_keeps_the_prefix() {
+    let path = socket_path();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    rt(2).block_on(async {
+        let s = seen.clone();
+        serve(&path, move |head| {
+            s.lock()
+                .unwrap()
+                .push(head.lines().next().unwrap().to_owned());
+            Some(if head.starts_with("GET /_ping") {
+                b"HTTP/1.1 200 OK\r\nApi-Version: 1.45\r\nContent-Length: 2\r\n\r\nOK".to_vec()
+            } else {
+                ok_json(r#"{"Id":"abc","State":{"Status":"running","Running":true}}"#)
+            })
+        });
+        let d = Docker::connect_with(&format!("unix://{}", path.display()))
+            .await
+            .unwrap();
+        assert_eq!(d.api_version(), stevedore::docker::CLIENT_MAX_API_VERSION);
+        let info = d.inspect("abc").await.unwrap();
+        assert!(info.state.running);
+        let lines = seen.lock().unwrap().clone();
+        assert_eq!(lines[0], "GET /_ping HTTP/1.1");
+        assert_eq!(
+            lines[1],
+            format!(
+                "GET /v{}/containers/abc/json HTTP/1.1",
+                stevedore::docker::CLIENT_MAX_API_VERSION
+            )
+        );
+    });
+    let old = socket_path();
+    rt(1).block_on(async {
+        serve(&old, |_| {
+            Some(b"HTTP/1.1 200 OK\r\nApi-Version: 1.12\r\nContent-Length: 2\r\n\r\nOK".to_vec())
+        });
+        let err = Docker::connect_with(&format!("unix://{}", old.display()))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("older than"), "{err}");
+    });
+}
+
+#[test]
+fn a_stale_pooled_connection_is_retried_once() {
+    let path = socket_path();
+    rt(2).block_on(async {
+        // The server closes every connection after one response, without
+        // saying so: the second call finds its pooled connection dead.
+        let listener = UnixListener::bind(&path).unwrap();
+        let conns = Arc::new(AtomicUsize::new(0));
+        let c = conns.clone();
+        spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                c.fetch_add(1, SeqCst);
+                if read_request(&mut s).await.is_some() {
+                    s.write_all(&ok_json(r#"{"Id":"abc"}"#)).await.unwrap();
+                }
+                drop(s);
+            }
+        });
+        let d = client(&path, Duration::from_secs(5)).await;
+        for _ in 0..3 {
+            assert_eq!(d.inspect("abc").await.unwrap().id, "abc");
+        }
+        assert_eq!(conns.load(SeqCst), 3);
+    });
+}
+
+#[test]
+fn error_bodies_in_json_or_plain_text_become_typed_errors() {
+    let path = socket_path();
+    rt(2).block_on(async {
+        serve(&path, |head| {
+            Some(if head.contains("/containers/missing/") {
+                b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 30\r\n\r\nNo such container: missing\r\n\r\n".to_vec()
+            } else if head.contains("/containers/busy") {
+                let body = r#"{"message":"You cannot remove a running container"}"#;
+                format!("HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+            } else {
+                let body = r#"{"message":"client version 9.99 is too new"}"#;
+                format!("HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+            })
+        });
+        let d = client(&path, Duration::from_secs(5)).await;
+        let nf = d.inspect("missing").await.unwrap_err();
+        assert!(nf.is_not_found(), "{nf}");
+        assert_eq!(nf.to_string(), "not found: No such container: missing");
+        let busy = d.remove("busy", Default::default()).await.unwrap_err();
+        assert!(busy.is_conflict(), "{busy}");
+        assert!(busy.to_string().contains("cannot remove a running container"));
+        let api = d.version().await.unwrap_err();
+        assert_eq!(api.status(), Some(400));
+        assert!(api.to_string().contains("too new"), "{api}");
+    });
+}
+
+#[test]
+fn a_hijacked_stream_keeps_bytes_sent_with_the_head() {
+    let path = socket_path();
+    rt(2).block_on(async {
+        serve(&path, |_| {
+            let mut resp = b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".to_vec();
+            resp.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 3]);
+            resp.extend_from_slice(b"hi\n");
+            resp.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 4]);
+            resp.extend_from_slice(b"err\n");
+            Some(resp) // then the connection closes
+        });
+        let d = client(&path, Duration::from_secs(5)).await;
+        let opts = AttachOptions {
+            tty: Some(false),
+            ..AttachOptions::default()
+        };
+        let attached = d.attach("x", &opts).await.unwrap();
+        let (out, err) = attached.output.collect_output().await.unwrap();
+        assert_eq!(out, b"hi\n");
+        assert_eq!(err, b"err\n");
+    });
+}

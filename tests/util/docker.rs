@@ -1,0 +1,97 @@
+//! Helpers for tests against the real Docker daemon.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use stevedore::docker::{Docker, Filters, ListOptions, RemoveOptions};
+use stevedore::Runtime;
+
+/// The label every container created by the tests carries.
+pub const LABEL: &str = "stevedore.test";
+
+/// Connects to the daemon, failing loudly (never skipping) without one.
+pub async fn docker() -> Docker {
+    match Docker::connect().await {
+        Ok(d) => d,
+        Err(e) => panic!(
+            "these tests need a running Docker daemon (DOCKER_HOST or /var/run/docker.sock): {e}"
+        ),
+    }
+}
+
+/// The busybox test image (imported on first use).
+pub async fn image(docker: &Docker) -> String {
+    stevedore::docker::testing::ensure_busybox_image(docker)
+        .await
+        .unwrap_or_else(|e| panic!("cannot provide the test image: {e}"))
+}
+
+/// A unique label value for one test; removes every container carrying it
+/// when dropped, also when the test panicked.
+pub struct Scope {
+    pub value: String,
+}
+
+impl Scope {
+    pub fn new(test: &str) -> Scope {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        Scope {
+            value: format!(
+                "{test}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ),
+        }
+    }
+
+    /// `stevedore.test=<value>`.
+    pub fn filter(&self) -> Filters {
+        Filters::new().label(format!("{LABEL}={}", self.value))
+    }
+
+    /// Containers of this scope still present.
+    pub async fn leftovers(&self, docker: &Docker) -> usize {
+        docker
+            .list(&ListOptions {
+                all: true,
+                filters: self.filter(),
+            })
+            .await
+            .expect("list")
+            .len()
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        let rt = Runtime::builder()
+            .worker_threads(1)
+            .build()
+            .expect("runtime");
+        let filter = self.filter();
+        rt.block_on(async {
+            let Ok(docker) = Docker::connect().await else {
+                return;
+            };
+            let Ok(list) = docker
+                .list(&ListOptions {
+                    all: true,
+                    filters: filter,
+                })
+                .await
+            else {
+                return;
+            };
+            for c in list {
+                let _ = docker
+                    .remove(
+                        &c.id,
+                        RemoveOptions {
+                            force: true,
+                            volumes: true,
+                        },
+                    )
+                    .await;
+            }
+        });
+    }
+}
