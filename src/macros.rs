@@ -185,6 +185,7 @@ macro_rules! __select_expand {
         $(
             if __winner == $crate::__select_count!($($skip)*) {
                 let ( $($skip,)* __out, .. ) = &mut __outs;
+                #[allow(clippy::let_unit_value)]
                 let $p = __out.take().expect("select! arm without output");
                 $body
             } else

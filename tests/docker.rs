@@ -458,18 +458,36 @@ fn a_cancelled_run_leaves_no_container() {
         let d = docker().await;
         let img = image(&d).await;
         let sleeper = spec(&img, &scope).cmd(["sleep", "300"]);
-        let run = d.run(&sleeper);
-        // Give it time to be created and started, then drop it.
-        let r = stevedore::time::timeout(Duration::from_secs(3), run).await;
-        assert!(r.is_err(), "the run was cancelled by the timeout");
-        // The cleanup runs in the background; wait for it with a deadline.
+        let mut events = d
+            .events(&EventsOptions {
+                filters: Filters::new()
+                    .add("type", "container")
+                    .label(format!("{LABEL}={}", scope.value)),
+                ..EventsOptions::default()
+            })
+            .await
+            .unwrap();
+        let mut run = Box::pin(d.run(&sleeper));
+        // Drop the run once its container has started.
+        loop {
+            let ev = stevedore::select! {
+                r = &mut run => panic!("a 300 s sleeper finished: {r:?}"),
+                ev = events.next() => ev.expect("the events stream stays open").unwrap(),
+            };
+            if ev.action == "start" {
+                break;
+            }
+        }
+        drop(run);
+        // The cleanup runs in the background: recount after every event.
         let deadline = Instant::now() + Duration::from_secs(30);
         while scope.leftovers(&d).await > 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the cancelled run leaked its container"
-            );
-            stevedore::time::sleep(Duration::from_millis(50)).await; // poll timer
+            let left = deadline.saturating_duration_since(Instant::now());
+            stevedore::time::timeout(left, events.next())
+                .await
+                .expect("the cancelled run leaked its container")
+                .expect("the events stream stays open")
+                .unwrap();
         }
     });
 }

@@ -121,7 +121,7 @@ fn garbage_instead_of_http_is_a_protocol_error() {
 }
 
 #[test]
-fn a_truncated_chunked_body_is_a_protocol_error() {
+fn a_truncated_chunked_body_is_an_unexpected_eof() {
     let path = socket_path();
     rt(2).block_on(async {
         serve(&path, |_| {
@@ -129,7 +129,12 @@ fn a_truncated_chunked_body_is_a_protocol_error() {
         });
         let d = client(&path, Duration::from_secs(5)).await;
         let err = d.wait("x", WaitCondition::NextExit).await.unwrap_err();
-        assert!(matches!(err, Error::Protocol(_)), "{err}");
+        match &err {
+            Error::Io { source, .. } => {
+                assert_eq!(source.kind(), std::io::ErrorKind::UnexpectedEof)
+            }
+            other => panic!("expected an unexpected EOF, got {other:?}"),
+        }
         assert!(err.to_string().contains("chunk"), "{err}");
     });
 }
@@ -211,7 +216,7 @@ fn the_deadline_covers_the_body_too() {
         });
         let d = client(&truncated, Duration::from_secs(5)).await;
         let err = d.inspect("x").await.unwrap_err();
-        assert!(matches!(err, Error::Protocol(_)), "{err}");
+        assert!(matches!(err, Error::Io { .. }), "{err}");
         assert!(
             err.to_string().contains("bytes before the end of the body"),
             "{err}"

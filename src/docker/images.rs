@@ -23,20 +23,7 @@ impl Docker {
         let req = Request::new("POST", self.url(&path)).body("application/x-tar", tar);
         let what = req.what();
         let resp = self.call_ok(req).await?;
-        // A progress stream of JSON objects; failures arrive as
-        // {"errorDetail":…,"error":"…"} with a 200 status.
-        for value in
-            serde_json::Deserializer::from_slice(&resp.body).into_iter::<serde_json::Value>()
-        {
-            let value = value
-                .map_err(|e| Error::Protocol(format!("{what}: invalid progress JSON: {e}")))?;
-            if let Some(err) = value.get("error").and_then(|e| e.as_str()) {
-                return Err(Error::Api {
-                    status: 500,
-                    message: err.to_owned(),
-                });
-            }
-        }
+        check_progress(&what, &resp.body)?;
         let reference = format!("{repo}:{tag}");
         let image = self.inspect_image(&reference).await?;
         if image.size <= 0 {
@@ -47,6 +34,23 @@ impl Docker {
             });
         }
         Ok(image)
+    }
+
+    /// Pulls `reference` (`name[:tag]`, default tag `latest`) from its
+    /// registry. Failures the daemon reports inside its progress stream
+    /// (after a 200) are errors too.
+    pub async fn pull_image(&self, reference: &str) -> Result<ImageInspect> {
+        let (name, tag) = split_reference(reference);
+        let path = format!(
+            "/images/create?fromImage={}&tag={}",
+            encode_query(name),
+            encode_query(tag)
+        );
+        let req = Request::new("POST", self.url(&path));
+        let what = req.what();
+        let resp = self.call_ok(req).await?;
+        check_progress(&what, &resp.body)?;
+        self.inspect_image(&format!("{name}:{tag}")).await
     }
 
     /// `GET /images/{name}/json`.
@@ -70,4 +74,29 @@ impl Docker {
         let _: serde_json::Value = parse_json(&what, &resp.body).unwrap_or_default();
         Ok(())
     }
+}
+
+/// `name[:tag]` → `(name, tag)`; a `:` inside a registry host:port is not a
+/// tag separator.
+fn split_reference(reference: &str) -> (&str, &str) {
+    match reference.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, tag),
+        _ => (reference, "latest"),
+    }
+}
+
+/// A progress stream of JSON objects; failures arrive as
+/// `{"errorDetail":…,"error":"…"}` after a 200 status.
+fn check_progress(what: &str, body: &[u8]) -> Result<()> {
+    for value in serde_json::Deserializer::from_slice(body).into_iter::<serde_json::Value>() {
+        let value =
+            value.map_err(|e| Error::Protocol(format!("{what}: invalid progress JSON: {e}")))?;
+        if let Some(err) = value.get("error").and_then(|e| e.as_str()) {
+            return Err(Error::Api {
+                status: 500,
+                message: err.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }

@@ -44,6 +44,7 @@ mod events;
 mod filters;
 mod http;
 mod images;
+pub mod launch;
 mod logs;
 mod models;
 mod run;

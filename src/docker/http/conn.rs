@@ -259,8 +259,8 @@ impl Conn {
                     }
                     match self.fill().await.map_err(HttpError::Io)? {
                         0 => {
-                            return Err(HttpError::Protocol(format!(
-                                "connection closed {left} bytes before the end of the body"
+                            return Err(truncated(format!(
+                                "{left} bytes before the end of the body"
                             )))
                         }
                         _ => continue,
@@ -282,10 +282,8 @@ impl Conn {
                     }
                     match self.fill().await.map_err(HttpError::Io)? {
                         0 => {
-                            return Err(dec
-                                .finish()
-                                .map_err(HttpError::from)
-                                .expect_err("not done"))
+                            let why = dec.finish().expect_err("not done");
+                            return Err(truncated(why.to_string()));
                         }
                         _ => continue,
                     }
@@ -389,6 +387,15 @@ impl Conn {
             }
         }
     }
+}
+
+/// The peer closed the connection in the middle of a body: the daemon died
+/// or cut the stream. An I/O failure (`UnexpectedEof`), not malformed data.
+fn truncated(what: String) -> HttpError {
+    HttpError::Io(io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("connection closed: {what}"),
+    ))
 }
 
 fn is_broken(e: &io::Error) -> bool {

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Containers per second and client CPU per container: stevedore's launcher
+# (examples/launch) against the docker CLI (`xargs -P N docker run --rm`),
+# same image, same command, same daemon, same run, at several concurrencies.
+#
+#   benches/containers.sh            # 60 containers at 1, 4, 8, 16
+#   COUNT=120 LEVELS="8 16" benches/containers.sh
+#
+# Wall time is the whole command for both sides (the launcher's includes
+# its start-up, connection and image check). Client CPU is user+sys of the
+# client processes only (the launcher; every docker CLI process), not of
+# the daemon.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+count="${COUNT:-60}"
+levels="${LEVELS:-1 4 8 16}"
+image="stevedore-test/busybox:latest"
+
+command -v docker >/dev/null || { echo "the docker CLI is needed for the comparison" >&2; exit 1; }
+(cd "$root" && cargo build --quiet --release --example launch)
+launch="$root/target/release/examples/launch"
+"$launch" --image "$image" --count 1 --concurrency 1 --network none >/dev/null 2>&1 || true
+
+measure() { # prints "wall user sys" (seconds) of the command
+  local out
+  out=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 )
+  echo "$out" | tail -1
+}
+
+printf '%-12s %5s %12s %14s %12s %14s %8s\n' "" "" "stevedore" "" "docker CLI" "" "ratio"
+printf '%-12s %5s %12s %14s %12s %14s %8s\n' "concurrency" "n" "ctr/s" "cpu ms/ctr" "ctr/s" "cpu ms/ctr" "thrpt"
+best_cli=0; best_sd=0
+for c in $levels; do
+  read -r w u s < <(measure "$launch" --image "$image" --count "$count" --concurrency "$c" --network none --cmd true)
+  sd_rate=$(awk -v n="$count" -v w="$w" 'BEGIN{printf "%.2f", n/w}')
+  sd_cpu=$(awk -v n="$count" -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", (u+s)*1000/n}')
+  read -r w u s < <(measure bash -c "seq $count | xargs -P $c -I{} docker run --rm --network none $image true")
+  cli_rate=$(awk -v n="$count" -v w="$w" 'BEGIN{printf "%.2f", n/w}')
+  cli_cpu=$(awk -v n="$count" -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", (u+s)*1000/n}')
+  ratio=$(awk -v a="$sd_rate" -v b="$cli_rate" 'BEGIN{printf "%.2f", a/b}')
+  printf '%-12s %5s %12s %14s %12s %14s %8s\n' "$c" "$count" "$sd_rate" "$sd_cpu" "$cli_rate" "$cli_cpu" "${ratio}x"
+  best_cli=$(awk -v a="$best_cli" -v b="$cli_rate" 'BEGIN{print (b>a)?b:a}')
+  best_sd=$(awk -v a="$best_sd" -v b="$sd_rate" 'BEGIN{print (b>a)?b:a}')
+done
+echo
+echo "best: stevedore $best_sd ctr/s, docker CLI $best_cli ctr/s, ratio $(awk -v a="$best_sd" -v b="$best_cli" 'BEGIN{printf "%.2f", a/b}')x"

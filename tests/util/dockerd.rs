@@ -1,0 +1,160 @@
+//! A second Docker daemon for multi-engine tests: its own socket, data
+//! root, exec root, pid file and containerd namespace, no bridge and no
+//! iptables. Stopped and removed when dropped.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct SecondDaemon {
+    pub dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl SecondDaemon {
+    /// Starts it, failing the test with a clear message if that is not
+    /// possible here (no `dockerd`, not root).
+    pub fn start(tag: &str) -> SecondDaemon {
+        let is_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid() == 0
+        });
+        assert!(
+            is_root,
+            "this test starts a second dockerd and must run as root"
+        );
+        assert!(
+            Command::new("dockerd").arg("--version").output().is_ok(),
+            "this test starts a second dockerd: install docker.io (dockerd not found)"
+        );
+        let dir = std::env::temp_dir().join(format!("stevedore-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("daemon.json"), "{}").unwrap();
+        let mut d = SecondDaemon { dir, child: None };
+        d.spawn();
+        d
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("docker.sock")
+    }
+
+    fn spawn(&mut self) {
+        let d = &self.dir;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("dockerd.log"))
+            .unwrap();
+        let _ = std::fs::remove_file(d.join("docker.pid")); // stale after a kill
+        let child = Command::new("dockerd")
+            .arg("--config-file")
+            .arg(d.join("daemon.json"))
+            .arg("--host")
+            .arg(self.host())
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("docker.pid"))
+            .args(["--bridge=none", "--iptables=false", "--ip-masq=false"])
+            .args(["--containerd-namespace", "stevedore-second"])
+            .args(["--containerd-plugins-namespace", "stevedore-second-plugins"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spawning dockerd");
+        self.child = Some(child);
+        // The daemon signals nothing when it is ready: probe its socket.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !ping(&self.socket()) {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "the second dockerd exited ({status}); see {}",
+                    d.join("dockerd.log").display()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the second dockerd did not come up within 60 s"
+            );
+            std::thread::park_timeout(Duration::from_millis(100)); // probe interval (external process)
+        }
+    }
+
+    /// Crashes the daemon (SIGKILL) and waits for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same directories.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+/// `GET /_ping` over a blocking socket.
+fn ping(socket: &Path) -> bool {
+    let Ok(mut s) = UnixStream::connect(socket) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.1 200")
+}
+
+impl Drop for SecondDaemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGTERM for a clean shutdown, then make sure.
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::park_timeout(Duration::from_millis(100)); // waiting for an external process
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // A killed daemon can leave containerd shims (and their containers)
+        // behind; they all carry our directory in their command line.
+        let _ = Command::new("pkill")
+            .arg("-9")
+            .arg("-f")
+            .arg(&self.dir)
+            .status();
+        // A killed daemon leaves its bind mounts behind.
+        let _ = Command::new("umount")
+            .arg("-R")
+            .arg("-l")
+            .arg(self.dir.join("data"))
+            .status();
+        let _ = Command::new("umount")
+            .arg("-R")
+            .arg("-l")
+            .arg(self.dir.join("exec"))
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
