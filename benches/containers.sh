@@ -9,7 +9,10 @@
 # Wall time is the whole command for both sides (the launcher's includes
 # its start-up, connection and image check). Client CPU is user+sys of the
 # client processes only (the launcher; every docker CLI process), not of
-# the daemon.
+# the daemon. Machine CPU is every core's busy time over the run (daemon,
+# containerd, shims, runc, storage driver and client together), per
+# container: when it times the container count matches the cores times the
+# wall time, the machine is saturated and the daemon side is the bound.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 count="${COUNT:-60}"
@@ -21,24 +24,34 @@ command -v docker >/dev/null || { echo "the docker CLI is needed for the compari
 launch="$root/target/release/examples/launch"
 "$launch" --image "$image" --count 1 --concurrency 1 --network none >/dev/null 2>&1 || true
 
-measure() { # prints "wall user sys" (seconds) of the command
-  local out
+busy() { # busy jiffies of the whole machine since boot
+  awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat
+}
+hz=$(getconf CLK_TCK)
+
+measure() { # prints "wall user sys machine" (seconds) of the command
+  local out b0 b1
+  b0=$(busy)
   out=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 )
-  echo "$out" | tail -1
+  b1=$(busy)
+  echo "$(echo "$out" | tail -1) $(awk -v d=$((b1 - b0)) -v hz="$hz" 'BEGIN{printf "%.3f", d/hz}')"
 }
 
-printf '%-12s %5s %12s %14s %12s %14s %8s\n' "" "" "stevedore" "" "docker CLI" "" "ratio"
-printf '%-12s %5s %12s %14s %12s %14s %8s\n' "concurrency" "n" "ctr/s" "cpu ms/ctr" "ctr/s" "cpu ms/ctr" "thrpt"
+fmt='%-12s %5s %10s %12s %14s %10s %12s %14s %8s\n'
+printf "$fmt" "" "" "stevedore" "" "" "docker CLI" "" "" "ratio"
+printf "$fmt" "concurrency" "n" "ctr/s" "client ms" "machine ms" "ctr/s" "client ms" "machine ms" "thrpt"
 best_cli=0; best_sd=0
 for c in $levels; do
-  read -r w u s < <(measure "$launch" --image "$image" --count "$count" --concurrency "$c" --network none --cmd true)
+  read -r w u s m < <(measure "$launch" --image "$image" --count "$count" --concurrency "$c" --network none --cmd true)
   sd_rate=$(awk -v n="$count" -v w="$w" 'BEGIN{printf "%.2f", n/w}')
   sd_cpu=$(awk -v n="$count" -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", (u+s)*1000/n}')
-  read -r w u s < <(measure bash -c "seq $count | xargs -P $c -I{} docker run --rm --network none $image true")
+  sd_mach=$(awk -v n="$count" -v m="$m" 'BEGIN{printf "%.0f", m*1000/n}')
+  read -r w u s m < <(measure bash -c "seq $count | xargs -P $c -I{} docker run --rm --network none $image true")
   cli_rate=$(awk -v n="$count" -v w="$w" 'BEGIN{printf "%.2f", n/w}')
   cli_cpu=$(awk -v n="$count" -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", (u+s)*1000/n}')
+  cli_mach=$(awk -v n="$count" -v m="$m" 'BEGIN{printf "%.0f", m*1000/n}')
   ratio=$(awk -v a="$sd_rate" -v b="$cli_rate" 'BEGIN{printf "%.2f", a/b}')
-  printf '%-12s %5s %12s %14s %12s %14s %8s\n' "$c" "$count" "$sd_rate" "$sd_cpu" "$cli_rate" "$cli_cpu" "${ratio}x"
+  printf "$fmt" "$c" "$count" "$sd_rate" "$sd_cpu" "$sd_mach" "$cli_rate" "$cli_cpu" "$cli_mach" "${ratio}x"
   best_cli=$(awk -v a="$best_cli" -v b="$cli_rate" 'BEGIN{print (b>a)?b:a}')
   best_sd=$(awk -v a="$best_sd" -v b="$sd_rate" 'BEGIN{print (b>a)?b:a}')
 done

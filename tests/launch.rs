@@ -214,6 +214,8 @@ fn dropping_a_batch_mid_way_removes_its_containers_in_the_background() {
 
 #[test]
 fn two_engines_one_killed_mid_batch_finishes_on_the_other_and_cleans_up_after_restart() {
+    let bridge = std::path::Path::new("/sys/class/net/docker0");
+    let had_bridge = bridge.exists();
     let second = Arc::new(Mutex::new(dockerd::SecondDaemon::start("second")));
     let host_b = second.lock().unwrap().host();
     rt(2).block_on(async {
@@ -301,4 +303,9 @@ fn two_engines_one_killed_mid_batch_finishes_on_the_other_and_cleans_up_after_re
         assert_eq!(leftovers(&a, &batch).await, 0);
     });
     drop(second); // stops the second daemon and removes its directories
+    assert_eq!(
+        bridge.exists(),
+        had_bridge,
+        "the second daemon must not touch the host's docker0"
+    );
 }

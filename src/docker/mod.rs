@@ -17,6 +17,8 @@
 //!   [`Docker::logs`], [`Docker::attach`], [`Docker::events`],
 //!   [`Docker::prune_containers`], images, and [`Docker::run`] for the
 //!   whole `docker run --rm` dance.
+//! * [`launch`] runs batches of containers concurrently over one or many
+//!   engines, with progress events, a latency report and no leaks.
 //!
 //! ```no_run
 //! use stevedore::docker::{ContainerSpec, Docker};

@@ -1,6 +1,10 @@
 //! A second Docker daemon for multi-engine tests: its own socket, data
 //! root, exec root, pid file and containerd namespace, no bridge and no
 //! iptables. Stopped and removed when dropped.
+//!
+//! It runs in a network namespace of its own (`unshare --net`): a dockerd
+//! started with `--bridge=none` deletes any `docker0` link it can see,
+//! which in the host namespace is the main daemon's default bridge.
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{Read, Write};
@@ -30,6 +34,11 @@ impl SecondDaemon {
             Command::new("dockerd").arg("--version").output().is_ok(),
             "this test starts a second dockerd: install docker.io (dockerd not found)"
         );
+        assert!(
+            Command::new("unshare").arg("--version").output().is_ok(),
+            "this test starts a second dockerd in its own network namespace: \
+             install util-linux (unshare not found)"
+        );
         let dir = std::env::temp_dir().join(format!("stevedore-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -55,7 +64,9 @@ impl SecondDaemon {
             .open(d.join("dockerd.log"))
             .unwrap();
         let _ = std::fs::remove_file(d.join("docker.pid")); // stale after a kill
-        let child = Command::new("dockerd")
+                                                            // `unshare` execs dockerd in place: the child's pid is dockerd's.
+        let child = Command::new("unshare")
+            .args(["--net", "dockerd"])
             .arg("--config-file")
             .arg(d.join("daemon.json"))
             .arg("--host")

@@ -501,7 +501,7 @@ fn build_report(
             0.0
         },
         phases,
-        failures: group_failures(failures),
+        failures: group_failures(&ctx.batch, failures),
         exit_codes,
         engines: ctx
             .engines

@@ -115,16 +115,70 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-pub(crate) fn group_failures(reasons: impl IntoIterator<Item = String>) -> Vec<FailureCount> {
+/// Groups failure reasons once what is particular to one container (its
+/// name, ids, generated interface names) is taken out of them.
+pub(crate) fn group_failures(
+    batch: &str,
+    reasons: impl IntoIterator<Item = String>,
+) -> Vec<FailureCount> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in reasons {
-        *counts.entry(r).or_default() += 1;
+        *counts.entry(generalize(&r, batch)).or_default() += 1;
     }
     let mut out: Vec<FailureCount> = counts
         .into_iter()
         .map(|(reason, count)| FailureCount { reason, count })
         .collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+    out
+}
+
+/// `<batch>-<n>` becomes `<container>`; a run of 12 or more hex digits
+/// (a container, image or network id) becomes `<id>`; a word made of a
+/// letters-only prefix and a generated hex tail of 6 or more with a digit
+/// in it (`veth3c8a158`) keeps its prefix (`veth<id>`).
+fn generalize(reason: &str, batch: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut rest = reason;
+    while !rest.is_empty() {
+        // Split off the next alphanumeric word and what precedes it.
+        let start = rest
+            .find(|c: char| c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        if let Some(tail) = rest.strip_prefix(batch).filter(|_| !batch.is_empty()) {
+            let digits = tail.strip_prefix('-').map_or(0, |t| {
+                t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len()
+            });
+            if digits > 0 {
+                out.push_str("<container>");
+                rest = &tail[1 + digits..];
+                continue;
+            }
+        }
+        let end = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        let prefix = word.len()
+            - word
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
+        let hex = &word[prefix..];
+        let generated = hex.chars().all(|c| c.is_ascii_hexdigit())
+            && hex.chars().any(|c| c.is_ascii_digit())
+            && (hex.len() >= 12 || (prefix > 0 && hex.len() >= 6));
+        if word.len() >= 12 && word.chars().all(|c| c.is_ascii_hexdigit()) {
+            out.push_str("<id>");
+        } else if generated {
+            out.push_str(&word[..prefix]);
+            out.push_str("<id>");
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[end..];
+    }
     out
 }
 
@@ -187,5 +241,38 @@ impl fmt::Display for Report {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_lose_what_is_particular_to_one_container() {
+        let batch = "sd-1795459522902-12ee";
+        let r = |i: usize, veth: &str| {
+            format!(
+                "Docker API error 500: failed to create endpoint {batch}-{i} on network \
+                 bridge: adding interface {veth} to bridge docker0 failed"
+            )
+        };
+        let grouped = group_failures(batch, [r(3, "veth3c8a158"), r(41, "veth28dab57")]);
+        assert_eq!(grouped.len(), 1, "{grouped:?}");
+        assert_eq!(grouped[0].count, 2);
+        assert_eq!(
+            grouped[0].reason,
+            "Docker API error 500: failed to create endpoint <container> on network \
+             bridge: adding interface veth<id> to bridge docker0 failed"
+        );
+        let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            generalize(&format!("No such container: {id}"), batch),
+            "No such container: <id>"
+        );
+        // Ordinary words, versions, hosts and short numbers stay.
+        let plain = "engine unix:///tmp/stevedore-second-42/docker.sock unreachable: \
+                     connection refused (os error 111), API v1.41, sha256, deadbeef";
+        assert_eq!(generalize(plain, batch), plain);
     }
 }
