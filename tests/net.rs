@@ -183,7 +183,7 @@ fn a_worker_blocked_for_200ms_does_not_stall_other_connections() {
         let (started_tx, started_rx) = chan::bounded::<()>(0);
         let blocker = spawn(async move {
             started_tx.send(()).await.unwrap();
-            std::thread::sleep(Duration::from_millis(200)); // blocks this worker
+            std::thread::sleep(Duration::from_millis(200)); // the stall under test: holds this worker while the others are measured
             Instant::now()
         });
         started_rx.recv().await;

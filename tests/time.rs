@@ -132,7 +132,7 @@ fn interval_skips_missed_ticks_instead_of_bursting() {
         let mut iv = interval(period);
         let start = iv.tick().await;
         // Fall 4+ periods behind, blocking the task (the lateness under test).
-        std::thread::sleep(Duration::from_millis(22));
+        std::thread::sleep(Duration::from_millis(22)); // makes the interval timer late
         let t1 = iv.tick().await;
         let t2 = iv.tick().await;
         assert_eq!(t1, start + period, "the first late tick is delivered");
