@@ -103,11 +103,7 @@ fn exit_codes_0_3_and_137_after_kill() {
             .create(&spec(&img, &scope).cmd(["sleep", "300"]))
             .await
             .unwrap();
-        let wait = d
-            .wait_registered(&c.id, WaitCondition::NextExit)
-            .await
-            .unwrap();
-        d.start(&c.id).await.unwrap();
+        let wait = d.start_watched(&c.id).await.unwrap();
         d.kill(&c.id, "SIGKILL").await.unwrap();
         assert_eq!(wait.await.unwrap().status_code, 137);
         let again = d.kill(&c.id, "SIGKILL").await.unwrap_err();
@@ -184,11 +180,7 @@ fn a_container_that_exits_at_once_is_never_missed() {
                 .create(&spec(&img, &scope).cmd(["sh", "-c", &format!("exit {}", i % 4)]))
                 .await
                 .unwrap();
-            let wait = d
-                .wait_registered(&c.id, WaitCondition::NextExit)
-                .await
-                .unwrap();
-            d.start(&c.id).await.unwrap();
+            let wait = d.start_watched(&c.id).await.unwrap();
             let exit = stevedore::time::timeout(Duration::from_secs(60), wait)
                 .await
                 .expect("the exit was missed: wait hung")
@@ -211,11 +203,7 @@ fn logs_with_a_40000_byte_line_and_interleaved_streams() {
             .create(&spec(&img, &scope).cmd(["sh", "-c", script]))
             .await
             .unwrap();
-        let wait = d
-            .wait_registered(&c.id, WaitCondition::NextExit)
-            .await
-            .unwrap();
-        d.start(&c.id).await.unwrap();
+        let wait = d.start_watched(&c.id).await.unwrap();
         assert_eq!(wait.await.unwrap().status_code, 0);
         let mut stream = d.logs(&c.id, &LogsOptions::default()).await.unwrap();
         let (mut out, mut err, mut pieces) = (Vec::new(), Vec::new(), 0);
@@ -263,11 +251,7 @@ fn attach_echoes_stdin_until_eof() {
             .await
             .unwrap();
         let attached = d.attach(&c.id, &AttachOptions::default()).await.unwrap();
-        let wait = d
-            .wait_registered(&c.id, WaitCondition::NextExit)
-            .await
-            .unwrap();
-        d.start(&c.id).await.unwrap();
+        let wait = d.start_watched(&c.id).await.unwrap();
         let mut input = attached.input;
         input.write_all(b"hello\nworld\n").await.unwrap();
         input.close().unwrap(); // stdin EOF ends the loop
@@ -293,11 +277,7 @@ fn stop_honours_the_grace_period() {
             ]))
             .await
             .unwrap();
-        let wait = d
-            .wait_registered(&c.id, WaitCondition::NextExit)
-            .await
-            .unwrap();
-        d.start(&c.id).await.unwrap();
+        let wait = d.start_watched(&c.id).await.unwrap();
         let t = Instant::now();
         d.stop(&c.id, Some(Duration::from_secs(20))).await.unwrap();
         assert_eq!(wait.await.unwrap().status_code, 7);
@@ -315,11 +295,7 @@ fn stop_honours_the_grace_period() {
             .create(&spec(&img, &scope).cmd(["sleep", "300"]))
             .await
             .unwrap();
-        let wait = d
-            .wait_registered(&c.id, WaitCondition::NextExit)
-            .await
-            .unwrap();
-        d.start(&c.id).await.unwrap();
+        let wait = d.start_watched(&c.id).await.unwrap();
         let t = Instant::now();
         d.stop(&c.id, Some(Duration::from_secs(1))).await.unwrap();
         assert_eq!(wait.await.unwrap().status_code, 137);

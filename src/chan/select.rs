@@ -6,7 +6,7 @@
 //! 1. The arms are polled in a fresh random order (Go's uniform choice among
 //!    ready cases). A channel arm either completes on the spot — after
 //!    claiming the token for itself under that channel's lock — or links a
-//!    waiter carrying a [`SelectRef`].
+//!    waiter carrying a `SelectRef`.
 //! 2. Another thread completing a linked waiter claims the token for that
 //!    arm first (`waiter.rs`); if the token is taken, the waiter is unlinked
 //!    as `LOST` instead. Claims by other threads are final.

@@ -156,6 +156,15 @@ impl Docker {
         })
     }
 
+    /// Starts a container with its exit already watched: registers a
+    /// [`WaitCondition::NextExit`] wait, then starts it, and returns the
+    /// wait. However fast the container exits, the wait sees it.
+    pub async fn start_watched(&self, id: &str) -> Result<Wait> {
+        let wait = self.wait_registered(id, WaitCondition::NextExit).await?;
+        self.start(id).await?;
+        Ok(wait)
+    }
+
     /// Waits for `condition` (no deadline; dropping the future cancels it).
     /// A non-zero exit code is a result, not an error.
     pub async fn wait(&self, id: &str, condition: WaitCondition) -> Result<WaitExit> {

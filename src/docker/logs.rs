@@ -197,4 +197,21 @@ impl Docker {
         let s = self.stream(Request::new("GET", self.url(&path))).await?;
         Ok(LogStream::new(Source::Http(s), tty, Vec::new()))
     }
+
+    /// All output of a container so far, `(stdout, stderr)`, read under the
+    /// client's deadline like any non-streaming call. `tty` as in
+    /// [`LogsOptions::tty`].
+    pub async fn output(&self, id: &str, tty: Option<bool>) -> Result<(Vec<u8>, Vec<u8>)> {
+        let opts = LogsOptions {
+            tty,
+            ..LogsOptions::default()
+        };
+        let read = async { self.logs(id, &opts).await?.collect_output().await };
+        crate::time::timeout(self.timeout(), read)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: format!("collecting the output of {id}"),
+                after: self.timeout(),
+            })?
+    }
 }

@@ -12,9 +12,10 @@
 //!   and hijacked calls get their own.
 //! * The lifecycle: [`Docker::create`], [`Docker::wait_registered`] (returns
 //!   once the daemon registered the wait, so register before starting),
-//!   [`Docker::start`], [`Docker::stop`], [`Docker::kill`],
+//!   [`Docker::start`] ([`Docker::start_watched`] does both), [`Docker::stop`], [`Docker::kill`],
 //!   [`Docker::remove`], [`Docker::inspect`], [`Docker::list`],
-//!   [`Docker::logs`], [`Docker::attach`], [`Docker::events`],
+//!   [`Docker::logs`] ([`Docker::output`] reads all of it under the
+//!   deadline), [`Docker::attach`], [`Docker::events`],
 //!   [`Docker::prune_containers`], images, and [`Docker::run`] for the
 //!   whole `docker run --rm` dance.
 //! * [`launch`] runs batches of containers concurrently over one or many

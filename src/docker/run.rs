@@ -1,10 +1,8 @@
 //! `run`: `docker run --rm` as one call.
 
 use super::client::Docker;
-use super::containers::WaitCondition;
-use super::error::{Error, Result};
+use super::error::Result;
 use super::filters::RemoveOptions;
-use super::logs::LogsOptions;
 use super::spec::ContainerSpec;
 use crate::runtime::Handle;
 use std::time::{Duration, Instant};
@@ -145,25 +143,13 @@ impl Docker {
         timings: &mut RunTimings,
     ) -> Result<(i64, Vec<u8>, Vec<u8>)> {
         let t = Instant::now();
-        let wait = self.wait_registered(id, WaitCondition::NextExit).await?;
-        self.start(id).await?;
+        let wait = self.start_watched(id).await?;
         timings.start = t.elapsed();
         let t = Instant::now();
         let exit = wait.await?;
         timings.wait = t.elapsed();
         let t = Instant::now();
-        let opts = LogsOptions {
-            tty: Some(tty),
-            ..LogsOptions::default()
-        };
-        let logs = async { self.logs(id, &opts).await?.collect_output().await };
-        let (stdout, stderr) =
-            crate::time::timeout(self.timeout(), logs)
-                .await
-                .map_err(|_| Error::Timeout {
-                    what: format!("collecting the output of {id}"),
-                    after: self.timeout(),
-                })??;
+        let (stdout, stderr) = self.output(id, Some(tty)).await?;
         timings.logs = t.elapsed();
         Ok((exit.status_code, stdout, stderr))
     }
