@@ -47,6 +47,8 @@ pub mod net;
 #[cfg(not(stevedore_loom))]
 mod reactor;
 pub mod runtime;
+#[cfg(all(unix, not(stevedore_loom)))]
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
