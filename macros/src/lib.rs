@@ -18,17 +18,34 @@ use syn::{Attribute, ItemFn, LitInt, LitStr, Path, ReturnType, Type};
 
 /// Runs `async fn main` on a stevedore runtime.
 ///
-/// ```ignore
+/// ```
 /// #[stevedore::main]
 /// async fn main() -> Result<(), Box<dyn std::error::Error>> {
-///     stevedore::spawn(async { /* ... */ }).await?;
+///     let answer = stevedore::spawn(async { 6 * 7 }).await?;
+///     assert_eq!(answer, 42);
 ///     Ok(())
 /// }
 /// ```
 ///
+/// The function becomes a plain `fn` that builds a runtime, blocks on the
+/// body, and shuts the runtime down (cancelling tasks still running) when
+/// the body returns. Any return type `main` may have is kept.
+///
 /// Options: `worker_threads = N` (default: `STEVEDORE_WORKER_THREADS`, else
 /// one per CPU) and `crate = "path"` (where the `stevedore` crate is, for
-/// re-exports).
+/// re-exports):
+///
+/// ```
+/// #[stevedore::main(worker_threads = 2)]
+/// async fn main() {
+///     assert_eq!(stevedore::Handle::current().num_workers(), 2);
+/// }
+/// ```
+///
+/// # Panics
+///
+/// The generated `main` panics if the runtime cannot start (no threads or
+/// no epoll instance could be created).
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     entry(args.into(), item.into(), Kind::Main).into()
@@ -36,12 +53,13 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Runs an `async fn` test on its own stevedore runtime.
 ///
-/// ```ignore
+/// ```
 /// #[stevedore::test(worker_threads = 2)]
 /// async fn sums() {
 ///     let h = stevedore::spawn(async { 1 + 1 });
 ///     assert_eq!(h.await.unwrap(), 2);
 /// }
+/// # fn main() {} // (doctests do not run #[test] functions)
 /// ```
 ///
 /// Takes the same options as [`main`]; other attributes (`#[should_panic]`,
