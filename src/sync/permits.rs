@@ -3,20 +3,27 @@
 //!
 //! Protocol:
 //!
-//! * `state` holds the permits nobody is owed, shifted left by one, and the
-//!   `CLOSED` bit. Taking permits without waiting is one compare-and-swap on
-//!   it; **nothing is ever added to it without the `waiters` lock.**
-//! * A task that cannot take all it asks for takes what is there, then links
-//!   a [`Waiter`] node (inside its [`Acquire`] future) at the back of the
-//!   queue, recording how many permits it still `needed`, under the lock.
-//! * Releasing takes the lock and hands the permits to the waiters **front to
-//!   back**: the head gets as many as it still needs; a waiter whose need
-//!   reaches zero is unlinked, marked `ACQUIRED` and woken (after the lock is
-//!   dropped). Only what is left once the queue is empty goes back to
-//!   `state`. Hence the invariant: **while anyone waits, `state` holds fewer
-//!   permits than the head needs** (in practice none), so a newcomer's
-//!   compare-and-swap cannot overtake the queue: the order is strict FIFO,
-//!   and a released permit goes straight to the next owner (hand-off).
+//! * `state` holds the permits nobody is owed, shifted left by two, the
+//!   `CLOSED` bit and the `WAITERS` bit. `WAITERS` is set exactly while the
+//!   queue is non-empty, and only under the `waiters` lock. Taking permits
+//!   without waiting is one compare-and-swap on `state`; so is releasing
+//!   while `WAITERS` is clear. **While `WAITERS` is set, nothing is added to
+//!   `state` except under the lock.**
+//! * A task that cannot take all it asks for takes what is there **and**
+//!   sets `WAITERS` in one compare-and-swap, under the lock, then links a
+//!   [`Waiter`] node (inside its [`Acquire`] future) at the back of the
+//!   queue, recording how many permits it still `needed`. A release racing
+//!   with it either landed before that swap (and is taken) or sees
+//!   `WAITERS` and queues on the lock behind it.
+//! * Releasing with `WAITERS` set takes the lock and hands the permits to
+//!   the waiters **front to back**: the head gets as many as it still
+//!   needs; a waiter whose need reaches zero is unlinked, marked `ACQUIRED`
+//!   and woken (after the lock is dropped). Only what is left once the
+//!   queue is empty goes back to `state`, in the same swap that clears
+//!   `WAITERS`. Hence the invariant: **while anyone waits, `state` holds no
+//!   permits**, so a newcomer's compare-and-swap cannot overtake the queue:
+//!   the order is strict FIFO, and a released permit goes straight to the
+//!   next owner (hand-off).
 //! * A queued `Acquire` that is dropped unlinks itself under the lock and
 //!   gives back the permits it was already handed, to the waiters behind it
 //!   (so a cancelled waiter never swallows a wake-up); one dropped after it
@@ -46,7 +53,8 @@ use std::task::{ready, Context, Poll, Waker};
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
 
 const CLOSED: usize = 1;
-const SHIFT: usize = 1;
+const WAITERS: usize = 2;
+const SHIFT: usize = 2;
 
 /// Why an acquire failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,8 +64,9 @@ pub(crate) enum TryAcquire {
 }
 
 pub(crate) struct Permits {
-    /// Unowed permits << `SHIFT` | `CLOSED`. Only decreased outside the
-    /// lock; increased (and `CLOSED` set) only under it.
+    /// Unowed permits << `SHIFT` | `WAITERS` | `CLOSED`; see the module
+    /// docs. `WAITERS` and `CLOSED` change only under the lock; permits are
+    /// added outside it only while `WAITERS` is clear.
     state: AtomicUsize,
     /// Waiters in arrival order.
     waiters: Mutex<LinkedList<WaiterLink>>,
@@ -168,7 +177,7 @@ impl Permits {
     }
 
     /// Takes up to `n` unowed permits; returns how many. Caller holds the
-    /// lock, so nothing is added meanwhile.
+    /// lock.
     fn take_up_to(&self, n: usize) -> usize {
         let mut cur = self.state.load(Acquire);
         loop {
@@ -202,6 +211,17 @@ impl Permits {
         if n == 0 {
             return;
         }
+        let mut cur = self.state.load(Acquire);
+        while cur & WAITERS == 0 {
+            check_total(cur, n);
+            match self
+                .state
+                .compare_exchange_weak(cur, cur + (n << SHIFT), AcqRel, Acquire)
+            {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
         let list = self.waiters.lock();
         self.release_locked(n, list);
     }
@@ -229,27 +249,44 @@ impl Permits {
             wakers.push(w.waker.with_mut(|p| unsafe { (*p).take() }));
             w.state.store(ACQUIRED, Release);
         }
-        if n > 0 {
-            let prev = self.state.fetch_add(n << SHIFT, Release);
-            if (prev >> SHIFT)
-                .checked_add(n)
-                .is_none_or(|t| t > MAX_PERMITS)
-            {
-                self.state.fetch_sub(n << SHIFT, Release);
-                drop(list);
-                wakers.wake();
-                panic!("a semaphore holds at most {MAX_PERMITS} permits");
-            }
-        }
+        // Anything left means the queue emptied (the loop stops early only
+        // when the head still needs more, i.e. `n` ran out).
+        let overflow = if list.is_empty() {
+            self.settle_empty(n).is_err()
+        } else {
+            debug_assert_eq!(n, 0);
+            false
+        };
         drop(list);
         wakers.wake();
+        if overflow {
+            panic!("a semaphore holds at most {MAX_PERMITS} permits");
+        }
+    }
+
+    /// The queue is empty (caller holds the lock): clears `WAITERS` and adds
+    /// `n` permits in one step. `Err` (and nothing added) on overflow.
+    fn settle_empty(&self, n: usize) -> Result<(), ()> {
+        let mut cur = self.state.load(Acquire);
+        loop {
+            if (cur >> SHIFT).checked_add(n).is_none_or(|t| t > MAX_PERMITS) {
+                self.state.fetch_and(!WAITERS, AcqRel);
+                return Err(());
+            }
+            let new = (cur & !WAITERS) + (n << SHIFT);
+            match self.state.compare_exchange_weak(cur, new, AcqRel, Acquire) {
+                Ok(_) => return Ok(()),
+                Err(actual) => cur = actual,
+            }
+        }
     }
 
     /// Fails every waiter and every later acquire.
     pub(crate) fn close(&self) {
         let mut wakers = WakeList::default();
         let mut list = self.waiters.lock();
-        self.state.fetch_or(CLOSED, Release);
+        self.state.fetch_or(CLOSED, AcqRel);
+        self.state.fetch_and(!WAITERS, AcqRel);
         while let Some(node) = list.pop_front() {
             // SAFETY: linked, hence live; under the lock.
             let w = unsafe { node.as_ref() };
@@ -275,6 +312,13 @@ impl Permits {
                 _pin: PhantomPinned,
             },
         }
+    }
+}
+
+/// Panics if adding `n` permits to `cur` would exceed [`MAX_PERMITS`].
+fn check_total(cur: usize, n: usize) {
+    if (cur >> SHIFT).checked_add(n).is_none_or(|t| t > MAX_PERMITS) {
+        panic!("a semaphore holds at most {MAX_PERMITS} permits");
     }
 }
 
@@ -352,7 +396,22 @@ impl Acquire<'_> {
                 if permits.is_closed() {
                     return Poll::Ready(Err(TryAcquire::Closed));
                 }
-                let got = permits.take_up_to(self.num);
+                // Take what is there and announce the queue in one swap.
+                let mut cur = permits.state.load(Acquire);
+                let got = loop {
+                    let take = (cur >> SHIFT).min(self.num);
+                    let mut new = cur - (take << SHIFT);
+                    if take < self.num {
+                        new |= WAITERS;
+                    }
+                    match permits
+                        .state
+                        .compare_exchange_weak(cur, new, AcqRel, Acquire)
+                    {
+                        Ok(_) => break take,
+                        Err(actual) => cur = actual,
+                    }
+                };
                 if got == self.num {
                     return Poll::Ready(Ok(()));
                 }
@@ -394,9 +453,9 @@ impl Drop for Acquire<'_> {
                         unsafe { list.remove(NonNull::from(w)) };
                         // SAFETY: unlinked now; only we can see the cell.
                         let got = self.num - w.needed.with(|p| unsafe { *p });
-                        if got > 0 {
-                            permits.release_locked(got, list);
-                        }
+                        // Pass on what we were handed (and clear `WAITERS`
+                        // if we were the last).
+                        permits.release_locked(got, list);
                     }
                     ACQUIRED => {
                         drop(list);
