@@ -269,7 +269,10 @@ impl Permits {
     fn settle_empty(&self, n: usize) -> Result<(), ()> {
         let mut cur = self.state.load(Acquire);
         loop {
-            if (cur >> SHIFT).checked_add(n).is_none_or(|t| t > MAX_PERMITS) {
+            if (cur >> SHIFT)
+                .checked_add(n)
+                .is_none_or(|t| t > MAX_PERMITS)
+            {
                 self.state.fetch_and(!WAITERS, AcqRel);
                 return Err(());
             }
@@ -317,7 +320,10 @@ impl Permits {
 
 /// Panics if adding `n` permits to `cur` would exceed [`MAX_PERMITS`].
 fn check_total(cur: usize, n: usize) {
-    if (cur >> SHIFT).checked_add(n).is_none_or(|t| t > MAX_PERMITS) {
+    if (cur >> SHIFT)
+        .checked_add(n)
+        .is_none_or(|t| t > MAX_PERMITS)
+    {
         panic!("a semaphore holds at most {MAX_PERMITS} permits");
     }
 }
