@@ -265,3 +265,47 @@ fn join_set_is_send() {
     fn send<T: Send>() {}
     send::<JoinSet<u8>>();
 }
+
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("a task's future panics while being dropped");
+    }
+}
+
+/// Aborting (or dropping) a set whose tasks panic in `Drop` neither
+/// crashes a worker nor loses the other tasks' results.
+#[stevedore::test(worker_threads = 2)]
+async fn tasks_that_panic_while_dropped() {
+    let mut set = JoinSet::new();
+    let (tx, gone) = oneshot::channel::<()>();
+    set.spawn(async move {
+        let _p = PanicOnDrop;
+        let _tx = tx;
+        std::future::pending::<u8>().await
+    });
+    set.spawn(async { 9 });
+    stevedore::yield_now().await;
+    set.abort_all();
+    let mut results = Vec::new();
+    while let Some(r) = set.join_next().await {
+        results.push(r.map_err(|e| e.is_panic() || e.is_cancelled()));
+    }
+    assert_eq!(results.len(), 2);
+    assert!(
+        results.iter().all(|r| *r == Ok(9) || *r == Err(true)),
+        "{results:?}"
+    );
+    assert!(gone.await.is_err(), "the aborted task's future was dropped");
+
+    // Dropping the set instead: the runtime keeps working.
+    let mut set = JoinSet::new();
+    set.spawn(async move {
+        let _p = PanicOnDrop;
+        std::future::pending::<()>().await
+    });
+    stevedore::yield_now().await;
+    drop(set);
+    assert_eq!(stevedore::spawn(async { 5 }).await.unwrap(), 5);
+}
