@@ -346,3 +346,74 @@ fn a_hijacked_stream_keeps_bytes_sent_with_the_head() {
         assert_eq!(err, b"err\n");
     });
 }
+
+/// Serves image inspects with `inspect` and records every request line; any
+/// other request gets a 500.
+fn image_engine(path: &std::path::Path, inspect: Vec<u8>) -> Arc<std::sync::Mutex<Vec<String>>> {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    serve(path, move |head| {
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        s.lock().unwrap().push(line.clone());
+        Some(if line.starts_with("GET /v1.41/images/") {
+            inspect.clone()
+        } else {
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec()
+        })
+    });
+    seen
+}
+
+#[test]
+fn an_error_while_checking_an_image_never_imports_or_pulls_over_it() {
+    rt(2).block_on(async {
+        let body = r#"{"message":"layer store is busy"}"#;
+        let failing = format!(
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+        let path = socket_path();
+        let seen = image_engine(&path, failing);
+        let d = client(&path, Duration::from_secs(5)).await;
+        let err = d
+            .ensure_minimal_image(&stevedore::docker::MinimalImage::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(500), "{err}");
+        let err = d.ensure_image("busybox:latest").await.unwrap_err();
+        assert_eq!(err.status(), Some(500), "{err}");
+        let seen = seen.lock().unwrap().clone();
+        assert!(
+            seen.iter().all(|l| l.starts_with("GET ")),
+            "only checks were sent, no import, pull or tag: {seen:?}"
+        );
+        assert_eq!(seen.len(), 2, "{seen:?}");
+    });
+}
+
+#[test]
+fn an_image_with_other_content_under_the_minimal_name_is_left_alone() {
+    rt(2).block_on(async {
+        let path = socket_path();
+        let planted = ok_json(
+            r#"{"Id":"sha256:0000000000000000000000000000000000000000000000000000000000000000","RepoTags":["stevedore/minimal:x"],"Size":5,"RootFS":{"Type":"layers","Layers":["sha256:1111111111111111111111111111111111111111111111111111111111111111"]}}"#,
+        );
+        let seen = image_engine(&path, planted);
+        let d = client(&path, Duration::from_secs(5)).await;
+        let err = d
+            .ensure_minimal_image(&stevedore::docker::MinimalImage::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::MinimalImage(stevedore::docker::MinimalImageError::Mismatch { .. })
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("left alone"), "{err}");
+        let seen = seen.lock().unwrap().clone();
+        assert!(seen.iter().all(|l| l.starts_with("GET ")), "{seen:?}");
+    });
+}

@@ -7,6 +7,7 @@ use super::http::{encode_query, Request};
 use super::models::{
     ContainerInspect, ContainerSummary, CreatedContainer, PruneReport, WaitBody, WaitExit,
 };
+use super::reference::ImageRef;
 use super::spec::ContainerSpec;
 use super::Filters;
 use std::fmt;
@@ -95,8 +96,10 @@ impl Docker {
     }
 
     /// Creates a container. A missing image is [`Error::NotFound`], a name
-    /// in use [`Error::Conflict`].
+    /// in use [`Error::Conflict`], an empty or malformed image reference
+    /// [`Error::InvalidReference`] (nothing is sent).
     pub async fn create(&self, spec: &ContainerSpec) -> Result<CreatedContainer> {
+        ImageRef::parse(spec.image())?;
         let path = with_query(
             "/containers/create".to_owned(),
             [spec.get_name().map(|n| format!("name={}", encode_query(n)))],

@@ -1,5 +1,7 @@
 //! The Docker client's one error type.
 
+use super::minimal::MinimalImageError;
+use super::reference::ReferenceError;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -49,6 +51,20 @@ pub enum Error {
         /// The deadline.
         after: Duration,
     },
+    /// An image reference is empty or malformed; nothing was sent.
+    InvalidReference(ReferenceError),
+    /// An image is not on the engine and pulling it failed.
+    ImageUnavailable {
+        /// The reference asked for.
+        reference: String,
+        /// The engine.
+        host: String,
+        /// Why the pull failed.
+        source: Box<Error>,
+    },
+    /// The project's minimal image could not be built or is not what its
+    /// recipe makes.
+    MinimalImage(MinimalImageError),
 }
 
 /// Result with [`Error`].
@@ -123,6 +139,16 @@ impl fmt::Display for Error {
             Error::Conflict { message } => write!(f, "conflict: {message}"),
             Error::Protocol(what) => write!(f, "malformed response from the Docker daemon: {what}"),
             Error::Timeout { what, after } => write!(f, "{what} did not finish within {after:?}"),
+            Error::InvalidReference(e) => e.fmt(f),
+            Error::ImageUnavailable {
+                reference,
+                host,
+                source,
+            } => write!(
+                f,
+                "image {reference} is not on {host} and could not be pulled: {source}"
+            ),
+            Error::MinimalImage(e) => e.fmt(f),
         }
     }
 }
@@ -131,7 +157,22 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Connect { source, .. } | Error::Io { source, .. } => Some(source),
+            Error::InvalidReference(e) => Some(e),
+            Error::ImageUnavailable { source, .. } => Some(&**source),
+            Error::MinimalImage(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<ReferenceError> for Error {
+    fn from(e: ReferenceError) -> Error {
+        Error::InvalidReference(e)
+    }
+}
+
+impl From<MinimalImageError> for Error {
+    fn from(e: MinimalImageError) -> Error {
+        Error::MinimalImage(e)
     }
 }
