@@ -67,6 +67,12 @@ pub enum Error {
     MinimalImage(MinimalImageError),
 }
 
+/// Podman's `cause`s that dockerd reports as 409: a container name taken
+/// (`ErrCtrExists`), an action the container's state forbids, such as
+/// removing it while it runs or killing it when it does not
+/// (`ErrCtrStateInvalid`).
+const PODMAN_CONFLICTS: [&str; 2] = ["that name is already in use", "container state improper"];
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -74,10 +80,19 @@ impl Error {
     /// Builds the error for a non-success status, pulling `message` out of a
     /// JSON body, or using the body as text.
     pub(crate) fn from_status(status: u16, body: &[u8]) -> Error {
-        let message = serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+        let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+        let field = |name: &str| {
+            json.as_ref()
+                .and_then(|v| v.get(name).and_then(|m| m.as_str()).map(str::to_owned))
+        };
+        let message =
+            field("message").unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+        // Podman answers some conflicts with a 500 whose `cause` is one of
+        // libpod's fixed error texts; they are conflicts all the same.
+        let status = match field("cause").as_deref() {
+            Some(cause) if status == 500 && PODMAN_CONFLICTS.contains(&cause) => 409,
+            _ => status,
+        };
         let message = if message.is_empty() {
             format!("HTTP {status}")
         } else {
