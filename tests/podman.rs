@@ -345,3 +345,39 @@ fn podman_answers_like_dockerd_where_the_client_relies_on_it() {
     });
     drop(pm);
 }
+
+#[test]
+fn an_engine_that_stops_answering_while_the_image_is_checked_gets_no_import() {
+    let pm = podman::Podman::start("frozen");
+    let pid = pm.pid().to_string();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} {pid}");
+    };
+    rt(2).block_on(async {
+        let d = Docker::builder()
+            .host(pm.host())
+            .timeout(Duration::from_secs(2))
+            .connect()
+            .await
+            .unwrap();
+        signal("-STOP");
+        let err = d
+            .ensure_minimal_image(&MinimalImage::from_env())
+            .await
+            .unwrap_err();
+        signal("-CONT");
+        assert!(
+            matches!(err, stevedore::docker::Error::Timeout { .. }),
+            "{err:?}"
+        );
+        // The check (queued while frozen) ran; nothing was imported.
+        let images = d.list_images(&Filters::new()).await.unwrap();
+        assert!(images.is_empty(), "{images:?}");
+    });
+    drop(pm);
+}
