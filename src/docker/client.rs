@@ -55,6 +55,8 @@ pub(crate) struct Streaming {
     pub(crate) conn: Conn,
     pub(crate) framing: Framing,
     pub(crate) what: String,
+    /// The engine is Podman (its responses carry `Libpod-Api-Version`).
+    pub(crate) podman: bool,
 }
 
 impl Streaming {
@@ -339,6 +341,7 @@ impl Docker {
                 conn,
                 framing,
                 what: what.clone(),
+                podman: head.header("libpod-api-version").is_some(),
             })
         };
         match crate::time::timeout(after, fut).await {
