@@ -229,3 +229,11 @@ async fn ctrl_c_first_cancels_second_exits() {
         .expect("ctrl_c() did not complete")
         .unwrap();
 }
+
+#[test]
+fn listeners_and_ctrl_c_can_move_into_tasks() {
+    fn send<T: Send>(_: &T) {}
+    fn send_type<T: Send>() {}
+    send_type::<stevedore::signal::unix::Signal>();
+    send(&stevedore::signal::ctrl_c());
+}
