@@ -181,3 +181,30 @@ async fn many_pairs_across_workers() {
         assert_eq!(h.await.unwrap(), i as u32 + 1);
     }
 }
+
+/// `&mut rx` in a `select!` whose other arm is ready all the time: a value
+/// that arrives as the other arm wins stays in the receiver.
+#[stevedore::test(worker_threads = 2)]
+async fn no_value_is_lost_in_a_busy_select() {
+    let (tick_tx, tick_rx) = stevedore::chan::bounded::<()>(1);
+    let ticker = stevedore::spawn(async move {
+        while tick_tx.send(()).await.is_ok() {
+            stevedore::yield_now().await;
+        }
+    });
+    let mut ticks = 0u64;
+    for i in 0..2_000u32 {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        stevedore::spawn(async move { tx.send(i).unwrap() });
+        let v = loop {
+            select! {
+                v = &mut rx => break v,
+                _ = tick_rx.recv() => ticks += 1,
+            }
+        };
+        assert_eq!(v, Ok(i), "value {i} lost in select!");
+    }
+    drop(tick_rx);
+    ticker.await.unwrap();
+    assert!(ticks > 0);
+}

@@ -237,3 +237,34 @@ fn listeners_and_ctrl_c_can_move_into_tasks() {
     send_type::<stevedore::signal::unix::Signal>();
     send(&stevedore::signal::ctrl_c());
 }
+
+/// `recv()` in a `select!` whose other arm is ready all the time: a signal
+/// seen as the other arm wins is kept for the next `recv`.
+#[stevedore::test(worker_threads = 2)]
+async fn no_signal_is_lost_in_a_busy_select() {
+    let kind = rt_signal(10);
+    let mut sig = signal(kind).unwrap();
+    let (tick_tx, tick_rx) = stevedore::chan::bounded::<()>(1);
+    let ticker = stevedore::spawn(async move {
+        while tick_tx.send(()).await.is_ok() {
+            stevedore::yield_now().await;
+        }
+    });
+    for round in 0..200 {
+        raise(kind);
+        let got = async {
+            loop {
+                stevedore::select! {
+                    v = sig.recv() => break v,
+                    _ = tick_rx.recv() => {}
+                }
+            }
+        };
+        stevedore::time::timeout(LONG, got)
+            .await
+            .unwrap_or_else(|_| panic!("signal {round} lost in select!"))
+            .unwrap();
+    }
+    drop(tick_rx);
+    ticker.await.unwrap();
+}

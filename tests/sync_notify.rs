@@ -422,3 +422,43 @@ fn types_are_send_and_sync() {
     send(&t.cancelled());
     send(&t.clone().cancelled_owned());
 }
+
+/// `notified()` in a `select!` whose other arm is ready all the time: a
+/// `notify_one` taken as the other arm wins is passed on, not lost.
+#[stevedore::test(worker_threads = 2)]
+async fn no_notification_is_lost_in_a_busy_select() {
+    const N: usize = 2_000;
+    let notify = Arc::new(Notify::new());
+    let (ack_tx, ack_rx) = chan::bounded::<()>(0);
+    let n2 = notify.clone();
+    let producer = stevedore::spawn(async move {
+        for _ in 0..N {
+            n2.notify_one();
+            ack_rx.recv().await.unwrap();
+        }
+    });
+    let (tick_tx, tick_rx) = chan::bounded::<()>(1);
+    let ticker = stevedore::spawn(async move {
+        while tick_tx.send(()).await.is_ok() {
+            stevedore::yield_now().await;
+        }
+    });
+    let consume = async {
+        let mut got = 0;
+        while got < N {
+            select! {
+                _ = notify.notified() => {
+                    got += 1;
+                    ack_tx.send(()).await.unwrap();
+                }
+                _ = tick_rx.recv() => {}
+            }
+        }
+    };
+    stevedore::time::timeout(LONG, consume)
+        .await
+        .expect("a notification was lost in select!");
+    drop(tick_rx);
+    ticker.await.unwrap();
+    producer.await.unwrap();
+}

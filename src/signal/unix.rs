@@ -1,11 +1,14 @@
 //! Unix signals as async streams: [`signal`] and [`SignalKind`].
 
+use crate::chan::select::{ArmPicker, PickChannelArm, SelectArm, Token};
 use crate::reactor::{Direction, PollEvented};
 use crate::runtime::coop;
 use mio::Interest;
 use std::fmt;
+use std::future::Future;
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
+use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 /// A kind of Unix signal.
@@ -92,6 +95,8 @@ pub struct Signal {
     io: PollEvented<mio::net::UnixStream>,
     /// The signal-hook action writing into the other end.
     id: signal_hook::SigId,
+    /// A signal taken by a `select!` arm that then lost; reported first.
+    stashed: bool,
 }
 
 /// Starts listening for `kind`: every such signal from now on makes
@@ -140,7 +145,12 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
     read.set_nonblocking(true)?;
     let io = PollEvented::new(mio::net::UnixStream::from_std(read), Interest::READABLE)?;
     let id = signal_hook::low_level::pipe::register(signum, OwnedFd::from(write))?;
-    Ok(Signal { kind, io, id })
+    Ok(Signal {
+        kind,
+        io,
+        id,
+        stashed: false,
+    })
 }
 
 #[cfg(target_os = "linux")]
@@ -160,13 +170,17 @@ impl Signal {
     /// # Cancel safety
     ///
     /// Cancel safe: a signal that arrives while no `recv` is running is
-    /// kept for the next one.
-    pub async fn recv(&mut self) -> Option<()> {
-        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    /// kept for the next one. In [`select!`](crate::select) it completes
+    /// only if it wins; a signal seen just as another arm won is kept.
+    pub fn recv(&mut self) -> Recv<'_> {
+        Recv { signal: self }
     }
 
     /// Polls for the next signal; see [`recv`](Signal::recv).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        if std::mem::take(&mut self.stashed) {
+            return Poll::Ready(Some(()));
+        }
         let reg = self.io.registration();
         loop {
             let ev = match ready!(reg.poll_ready(cx, Direction::Read)) {
@@ -199,6 +213,50 @@ impl Signal {
     /// The kind this listener receives.
     pub fn kind(&self) -> SignalKind {
         self.kind
+    }
+}
+
+/// Future returned by [`Signal::recv`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Recv<'a> {
+    signal: &'a mut Signal,
+}
+
+impl Future for Recv<'_> {
+    type Output = Option<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        self.signal.poll_recv(cx)
+    }
+}
+
+impl<'a> PickChannelArm for ArmPicker<Recv<'a>> {
+    type Arm = Recv<'a>;
+    fn pick(&self) -> Self::Arm {
+        self.take()
+    }
+}
+
+impl SelectArm for Recv<'_> {
+    type Output = Option<()>;
+
+    fn poll_arm(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        token: &Token,
+        arm: usize,
+    ) -> Poll<Option<()>> {
+        // Polled even if another arm just won: what it takes is put back
+        // below, so nothing is lost either way.
+        let out = ready!(self.as_mut().poll(cx));
+        if token.try_claim(arm) {
+            return Poll::Ready(out);
+        }
+        if out.is_some() {
+            self.signal.stashed = true; // lost the select: keep the signal
+        }
+        Poll::Pending
     }
 }
 

@@ -20,6 +20,7 @@
 //! A waiter's `notification` is written (with `Release`) by whoever unlinks
 //! it, after its last access to the node.
 
+use crate::chan::select::{ArmPicker, PickChannelArm, SelectArm, Token};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering::*};
 use crate::loom::sync::{Mutex, MutexGuard};
@@ -126,6 +127,7 @@ impl Notify {
         Notified {
             notify: self,
             phase: Phase::Init,
+            took_one: false,
             generation: self.state.load(SeqCst) & !STATE_MASK,
             waiter: Waiter {
                 pointers: Pointers::new(),
@@ -239,10 +241,17 @@ enum Phase {
 }
 
 /// Future returned by [`Notify::notified`].
+///
+/// In [`select!`](crate::select) it completes only if it wins: one that
+/// took a `notify_one` (or the stored permit) just as another arm won
+/// passes it on, as a dropped `Notified` does.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Notified<'a> {
     notify: &'a Notify,
     phase: Phase,
+    /// Completed by taking a single notification (`notify_one` or the
+    /// stored permit), as opposed to `notify_waiters`.
+    took_one: bool,
     /// The generation when this future was created.
     generation: usize,
     waiter: Waiter,
@@ -284,8 +293,7 @@ impl Notified<'_> {
                 }
             }
             Phase::Waiting => {
-                if self.waiter.notification.load(Acquire) != NONE {
-                    self.phase = Phase::Done;
+                if self.observe_notification() {
                     return Poll::Ready(());
                 }
             }
@@ -293,8 +301,7 @@ impl Notified<'_> {
         let list = notify.waiters.lock();
         match self.phase {
             Phase::Waiting => {
-                if self.waiter.notification.load(Acquire) != NONE {
-                    self.phase = Phase::Done;
+                if self.observe_notification() {
                     return Poll::Ready(());
                 }
                 if let Some(waker) = waker {
@@ -312,8 +319,20 @@ impl Notified<'_> {
         }
     }
 
+    /// `Waiting`: true (and `Done`) once a notifier unlinked us.
+    fn observe_notification(&mut self) -> bool {
+        match self.waiter.notification.load(Acquire) {
+            NONE => false,
+            n => {
+                self.took_one = n == ONE;
+                self.phase = Phase::Done;
+                true
+            }
+        }
+    }
+
     /// Consumes the stored permit, or sees a newer generation.
-    fn take_permit_or_generation(&self, mut cur: usize) -> bool {
+    fn take_permit_or_generation(&mut self, mut cur: usize) -> bool {
         loop {
             if cur & !STATE_MASK != self.generation {
                 return true;
@@ -323,7 +342,10 @@ impl Notified<'_> {
             }
             let new = cur & !STATE_MASK; // EMPTY
             match self.notify.state.compare_exchange(cur, new, SeqCst, SeqCst) {
-                Ok(_) => return true,
+                Ok(_) => {
+                    self.took_one = true;
+                    return true;
+                }
                 Err(actual) => cur = actual,
             }
         }
@@ -402,6 +424,38 @@ impl Drop for Notified<'_> {
             ONE => notify.notify_one_locked(list),
             _ => {}
         }
+    }
+}
+
+impl<'a> PickChannelArm for ArmPicker<Notified<'a>> {
+    type Arm = Notified<'a>;
+    fn pick(&self) -> Self::Arm {
+        self.take()
+    }
+}
+
+impl SelectArm for Notified<'_> {
+    type Output = ();
+
+    fn poll_arm(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        token: &Token,
+        arm: usize,
+    ) -> Poll<()> {
+        // Polled even if another arm just won: what it takes is put back
+        // below, so nothing is lost either way.
+        ready!(self.as_mut().poll(cx));
+        if token.try_claim(arm) {
+            return Poll::Ready(());
+        }
+        // Lost the select after taking a single notification: pass it on.
+        // SAFETY: only a plain field is touched; nothing is moved.
+        let this = unsafe { self.get_unchecked_mut() };
+        if std::mem::take(&mut this.took_one) {
+            this.notify.notify_one();
+        }
+        Poll::Pending
     }
 }
 

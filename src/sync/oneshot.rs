@@ -29,6 +29,7 @@
 //! # });
 //! ```
 
+use crate::chan::select::{ArmPicker, PickChannelArm, SelectArm, Token};
 use crate::runtime::coop;
 use futures::channel::oneshot as inner;
 use std::fmt;
@@ -39,7 +40,13 @@ use std::task::{ready, Context, Poll};
 /// A new one-shot channel.
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = inner::channel();
-    (Sender { inner: tx }, Receiver { inner: rx })
+    (
+        Sender { inner: tx },
+        Receiver {
+            inner: rx,
+            stash: None,
+        },
+    )
 }
 
 /// Sends the channel's one value.
@@ -53,8 +60,14 @@ pub struct Sender<T> {
 /// Awaiting yields `Ok(value)`, or `Err(RecvError)` if the sender was
 /// dropped without sending. Polling again after that yields
 /// `Err(RecvError)`.
+///
+/// In [`select!`](crate::select), pass it as `&mut rx`: if another arm
+/// wins at the moment the value arrives, the value stays in the receiver
+/// for the next poll instead of being dropped with the arm.
 pub struct Receiver<T> {
     inner: inner::Receiver<T>,
+    /// A result taken by a `select!` arm that then lost; returned first.
+    stash: Option<Result<T, RecvError>>,
 }
 
 /// The sender was dropped without sending.
@@ -145,6 +158,11 @@ impl<T> Receiver<T> {
     /// [`TryRecvError::Empty`] if the sender is still there,
     /// [`TryRecvError::Closed`] if nothing will come.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        match self.stash.take() {
+            Some(Ok(v)) => return Ok(v),
+            Some(Err(_)) => return Err(TryRecvError::Closed),
+            None => {}
+        }
         match self.inner.try_recv() {
             Ok(Some(v)) => Ok(v),
             Ok(None) => Err(TryRecvError::Empty),
@@ -171,14 +189,55 @@ impl<T> Receiver<T> {
     }
 }
 
+// The stashed value is never pinned (it is only moved in and out whole),
+// and the inner receiver is `Unpin`.
+impl<T> Unpin for Receiver<T> {}
+
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(res) = self.stash.take() {
+            return Poll::Ready(res);
+        }
         ready!(coop::poll_proceed(cx));
         let res = ready!(Pin::new(&mut self.inner).poll(cx));
         coop::consume();
         Poll::Ready(res.map_err(|inner::Canceled| RecvError(())))
+    }
+}
+
+/// The `select!` arm for `&mut Receiver`: completes only if it wins the
+/// select; a value that arrives as another arm wins is kept.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SelectRecv<'a, T>(&'a mut Receiver<T>);
+
+impl<'a, T> PickChannelArm for ArmPicker<&'a mut Receiver<T>> {
+    type Arm = SelectRecv<'a, T>;
+    fn pick(&self) -> Self::Arm {
+        SelectRecv(self.take())
+    }
+}
+
+impl<T> SelectArm for SelectRecv<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll_arm(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        token: &Token,
+        arm: usize,
+    ) -> Poll<Self::Output> {
+        // Polled even if another arm just won: what it takes is put back
+        // below, so nothing is lost either way.
+        let res = ready!(Pin::new(&mut *self.0).poll(cx));
+        if token.try_claim(arm) {
+            Poll::Ready(res)
+        } else {
+            self.0.stash = Some(res);
+            Poll::Pending
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 //! only returns it: dropping the future loses nothing (cancel safe).
 
 use super::{AbortHandle, JoinError, JoinHandle};
+use crate::chan::select::{ArmPicker, PickChannelArm, SelectArm, Token};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::Mutex;
 use crate::runtime::{coop, Handle};
@@ -19,6 +20,7 @@ use futures::task::AtomicWaker;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 // The std `Arc`: `std::task::Wake` is implemented for it.
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -52,6 +54,9 @@ pub struct JoinSet<T> {
     len: usize,
     /// Keys to poll, taken from `shared.ready` (owned: no lock).
     check: VecDeque<Key>,
+    /// Results taken by a `select!` arm that then lost (counted in
+    /// `len`); returned first.
+    stash: VecDeque<Result<T, JoinError>>,
     shared: Arc<Shared>,
 }
 
@@ -103,6 +108,7 @@ impl<T> JoinSet<T> {
             free: Vec::new(),
             len: 0,
             check: VecDeque::new(),
+            stash: VecDeque::new(),
             shared: Arc::new(Shared {
                 ready: Mutex::new(Vec::new()),
                 waker: AtomicWaker::new(),
@@ -134,6 +140,7 @@ impl<T> JoinSet<T> {
     /// Removes every task from the set **without** aborting it: they run
     /// on, detached.
     pub fn detach_all(&mut self) {
+        self.stash.clear();
         self.slots.clear();
         self.free.clear();
         self.check.clear();
@@ -170,6 +177,10 @@ impl<T> JoinSet<T> {
     /// Polls the handles whose wakers fired; the first finished one is
     /// removed and returned.
     fn poll_ready_handles(&mut self) -> Option<Result<T, JoinError>> {
+        if let Some(res) = self.stash.pop_front() {
+            self.len -= 1;
+            return Some(res);
+        }
         loop {
             if self.check.is_empty() {
                 let mut ready = self.shared.ready.lock();
@@ -214,10 +225,11 @@ impl<T> JoinSet<T> {
     /// # Cancel safety
     ///
     /// Cancel safe: a result is removed from the set only when this future
-    /// returns it, so in a `select!` that picks another arm no task result
-    /// is lost.
-    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
-        std::future::poll_fn(|cx| self.poll_join_next(cx)).await
+    /// returns it. In [`select!`](crate::select) it completes only if it
+    /// wins; a result taken just as another arm won goes back into the
+    /// set.
+    pub fn join_next(&mut self) -> JoinNext<'_, T> {
+        JoinNext { set: self }
     }
 
     /// Polls for the next finished task; see
@@ -321,6 +333,59 @@ impl<T: Send + 'static> JoinSet<T> {
             }
         }
         out
+    }
+}
+
+/// Future returned by [`JoinSet::join_next`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct JoinNext<'a, T> {
+    set: &'a mut JoinSet<T>,
+}
+
+impl<T> Future for JoinNext<'_, T> {
+    type Output = Option<Result<T, JoinError>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.set.poll_join_next(cx)
+    }
+}
+
+impl<T> fmt::Debug for JoinNext<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinNext")
+            .field("len", &self.set.len)
+            .finish()
+    }
+}
+
+impl<'a, T> PickChannelArm for ArmPicker<JoinNext<'a, T>> {
+    type Arm = JoinNext<'a, T>;
+    fn pick(&self) -> Self::Arm {
+        self.take()
+    }
+}
+
+impl<T> SelectArm for JoinNext<'_, T> {
+    type Output = Option<Result<T, JoinError>>;
+
+    fn poll_arm(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        token: &Token,
+        arm: usize,
+    ) -> Poll<Self::Output> {
+        // Polled even if another arm just won: what it takes is put back
+        // below, so nothing is lost either way.
+        let out = std::task::ready!(self.as_mut().poll(cx));
+        if token.try_claim(arm) {
+            return Poll::Ready(out);
+        }
+        if let Some(res) = out {
+            // Lost the select: the result goes back, first in line.
+            self.set.stash.push_front(res);
+            self.set.len += 1;
+        }
+        Poll::Pending
     }
 }
 

@@ -25,7 +25,7 @@ mod waker;
 
 pub use self::error::JoinError;
 pub use self::join::{AbortHandle, JoinHandle};
-pub use self::join_set::JoinSet;
+pub use self::join_set::{JoinNext, JoinSet};
 
 use self::core::Cell;
 pub(crate) use self::core::Header;
