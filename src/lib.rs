@@ -34,6 +34,7 @@
 
 #[macro_use]
 mod macros;
+mod entry;
 mod loom;
 mod util;
 
@@ -46,12 +47,18 @@ pub mod net;
 #[cfg(not(stevedore_loom))]
 mod reactor;
 pub mod runtime;
+#[cfg(all(unix, not(stevedore_loom)))]
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
 
 pub use crate::runtime::{spawn, spawn_blocking, yield_now, Builder, Handle, Runtime};
 pub use crate::task::{AbortHandle, JoinError, JoinHandle};
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+#[doc(inline)]
+pub use stevedore_macros::{main, test};
 
 /// The reactor's readiness cell, alone: the reactor itself needs mio and is
 /// not built under loom.
@@ -107,6 +114,7 @@ pub mod __loom {
 /// Items used by macro expansions. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::entry::block_on_entry;
     pub use std::future::poll_fn;
     pub use std::task::Poll;
 

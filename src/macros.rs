@@ -24,7 +24,11 @@
 /// * Patterns must be irrefutable (bind the `Option` and `match` it in the
 ///   body, as with Go's `v, ok := <-ch`).
 /// * Non-channel futures should be cancellation-safe: if one becomes ready
-///   in the same instant a channel arm wins, its output is dropped.
+///   in the same instant a channel arm wins, its output is dropped. The
+///   one-shot operations that would lose something that way take part like
+///   channel operations and put it back instead: `&mut` a
+///   `sync::oneshot::Receiver`, `Notify::notified()`, `JoinSet::join_next()`
+///   and `Signal::recv()`.
 ///
 /// ```
 /// use std::time::Duration;

@@ -29,7 +29,7 @@ compare() {
   local go_ms=() rs_ms=()
   for _ in $(seq "$runs"); do
     g=$(GOMAXPROCS=2 "$here/taskpool-go" "$@" | tail -1); echo "go:        $g"
-    r=$("$rust" --threads 2 "$@" | tail -1);               echo "stevedore: $r"
+    r=$(STEVEDORE_WORKER_THREADS=2 "$rust" "$@" | tail -1); echo "stevedore: $r"
     go_ms+=("$(echo "$g" | elapsed_ms)"); rs_ms+=("$(echo "$r" | elapsed_ms)")
   done
   gm=$(printf '%s\n' "${go_ms[@]}" | median); rm=$(printf '%s\n' "${rs_ms[@]}" | median)

@@ -4,6 +4,7 @@
 //! cargo run --release --example taskpool                  # the seed's two jobs
 //! cargo run --release --example taskpool -- --tasks 1000000 --workers 8
 //! cargo run --release --example taskpool -- --tasks 100000 --workers 1000 --delay-us 1000
+//! STEVEDORE_WORKER_THREADS=2 cargo run --release --example taskpool  # 2 worker threads
 //! ```
 
 #[path = "pool.rs"]
@@ -30,21 +31,16 @@ struct Args {
     /// Capacity of the jobs and results channels.
     #[arg(long, default_value_t = 1024)]
     cap: usize,
-    /// Worker threads (default: one per CPU).
-    #[arg(long)]
-    threads: Option<usize>,
     /// Print every result even for large runs.
     #[arg(long)]
     verbose: bool,
 }
 
-fn main() -> std::io::Result<()> {
+/// Runs as a task on a runtime with one worker thread per CPU, or
+/// `STEVEDORE_WORKER_THREADS` of them.
+#[stevedore::main]
+async fn main() {
     let args = Args::parse();
-    let mut builder = stevedore::Runtime::builder();
-    if let Some(n) = args.threads {
-        builder.worker_threads(n);
-    }
-    let rt = builder.build()?;
 
     let jobs: Vec<Job> = match args.tasks {
         None => vec![
@@ -72,9 +68,7 @@ fn main() -> std::io::Result<()> {
 
     let start = Instant::now();
     // The pool runs in a task, as Go's main goroutine does.
-    let workers = args.workers;
-    let cap = args.cap;
-    let pool = rt.spawn(pool::run(jobs, workers, cap, move |r| {
+    let pool = stevedore::spawn(pool::run(jobs, args.workers, args.cap, move |r| {
         if print_each {
             println!(
                 "worker {} finished {} ({}) at {:.3?}",
@@ -82,7 +76,7 @@ fn main() -> std::io::Result<()> {
             );
         }
     }));
-    let done = rt.block_on(pool).expect("the pool task does not panic");
+    let done = pool.await.expect("the pool task does not panic");
     let elapsed = start.elapsed();
     assert_eq!(done as u64, count, "every job produced one result");
     println!(
@@ -90,5 +84,4 @@ fn main() -> std::io::Result<()> {
         args.workers,
         elapsed.as_nanos() as f64 / count.max(1) as f64
     );
-    Ok(())
 }

@@ -173,7 +173,7 @@ impl<F> ArmPicker<F> {
         ArmPicker(Cell::new(Some(f)))
     }
 
-    fn take(&self) -> F {
+    pub(crate) fn take(&self) -> F {
         self.0.take().expect("select arm picked twice")
     }
 }

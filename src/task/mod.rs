@@ -16,6 +16,7 @@ mod core;
 mod error;
 mod harness;
 mod join;
+mod join_set;
 pub(crate) mod list;
 #[cfg(stevedore_loom)]
 pub(crate) mod loom_support;
@@ -24,6 +25,7 @@ mod waker;
 
 pub use self::error::JoinError;
 pub use self::join::{AbortHandle, JoinHandle};
+pub use self::join_set::{JoinNext, JoinSet};
 
 use self::core::Cell;
 pub(crate) use self::core::Header;

@@ -1,0 +1,2 @@
+#[stevedore::main(flavor = "current_thread")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[stevedore::main]
+async fn main<T>() {}

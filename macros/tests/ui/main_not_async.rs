@@ -1,0 +1,2 @@
+#[stevedore::main]
+fn main() {}

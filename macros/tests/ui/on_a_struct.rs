@@ -1,0 +1,4 @@
+#[stevedore::main]
+struct Main;
+
+fn main() {}

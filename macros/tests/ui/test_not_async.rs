@@ -1,0 +1,4 @@
+#[stevedore::test]
+fn not_async() {}
+
+fn main() {}

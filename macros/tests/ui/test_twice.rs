@@ -1,0 +1,5 @@
+#[stevedore::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[stevedore::main(threads = 2)]
+async fn main() {}

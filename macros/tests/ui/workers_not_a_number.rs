@@ -1,0 +1,2 @@
+#[stevedore::main(worker_threads = "two")]
+async fn main() {}

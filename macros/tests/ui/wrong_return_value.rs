@@ -1,0 +1,4 @@
+#[stevedore::main]
+async fn main() -> Result<(), std::io::Error> {
+    42
+}

@@ -1,0 +1,2 @@
+#[stevedore::main(worker_threads = 0)]
+async fn main() {}
