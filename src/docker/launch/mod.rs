@@ -29,9 +29,13 @@
 //! the fewest in flight; an engine that stops answering is passed over, so
 //! its remaining work moves to the others.
 
-mod batch;
+mod cancel;
+mod container;
 mod engine;
+mod pool;
+mod reconcile;
 mod report;
+mod retry;
 
 pub use self::report::{EngineReport, FailureCount, PhaseStats, Phases, Report};
 
@@ -298,7 +302,7 @@ impl Launcher {
         let id = opts.batch_id.clone().unwrap_or_else(new_batch_id);
         let (cancel_tx, cancel_rx) = crate::chan::bounded::<()>(0);
         let canceller = Canceller(cancel_tx.clone());
-        let fut = batch::launch(
+        let fut = pool::launch(
             self.engines.clone(),
             spec.clone(),
             opts.clone(),
@@ -320,7 +324,7 @@ impl Launcher {
         for e in self.engines.iter() {
             out.push(CleanupReport {
                 host: e.host().to_owned(),
-                result: batch::reconcile_engine(e, batch).await,
+                result: reconcile::reconcile_engine(e, batch).await,
             });
         }
         out
