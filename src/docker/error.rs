@@ -5,6 +5,9 @@ use std::io;
 use std::time::Duration;
 
 /// Everything a Docker call can fail with.
+///
+/// `Clone`: an I/O error is cloned by its OS error code when it has one,
+/// else by its kind and message (`io::Error` itself is not `Clone`).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -49,6 +52,43 @@ pub enum Error {
         /// The deadline.
         after: Duration,
     },
+}
+
+impl Clone for Error {
+    fn clone(&self) -> Error {
+        match self {
+            Error::Connect { host, source } => Error::Connect {
+                host: host.clone(),
+                source: clone_io(source),
+            },
+            Error::Io { context, source } => Error::Io {
+                context: context.clone(),
+                source: clone_io(source),
+            },
+            Error::Api { status, message } => Error::Api {
+                status: *status,
+                message: message.clone(),
+            },
+            Error::NotFound { message } => Error::NotFound {
+                message: message.clone(),
+            },
+            Error::Conflict { message } => Error::Conflict {
+                message: message.clone(),
+            },
+            Error::Protocol(m) => Error::Protocol(m.clone()),
+            Error::Timeout { what, after } => Error::Timeout {
+                what: what.clone(),
+                after: *after,
+            },
+        }
+    }
+}
+
+fn clone_io(e: &io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(e.kind(), e.to_string()),
+    }
 }
 
 /// Result with [`Error`].

@@ -1,100 +1,106 @@
-//! Retries: one container's attempts, with exponential backoff, moving to
-//! another engine when one fails.
+//! Retries: one container's attempts, moving to another engine when one
+//! fails.
 //!
-//! Protocol: each attempt picks the least-loaded reachable engine and runs
-//! the lifecycle (`container.rs`). A transient error before the container
-//! started is retried after a backoff (doubling up to the policy's
-//! maximum), unless the batch was cancelled meanwhile; an engine that
-//! refused or dropped the connection is passed over for a while. Errors
-//! after start, and permanent errors, end the container; a permanent one
-//! is handed to the pool, which stops the batch.
+//! Protocol: each attempt takes the least-loaded engine that is not hung
+//! (`engine::pick`) and runs the lifecycle (`container.rs`). An engine
+//! failure (unreachable, not answering, a 5xx) is retried — after a backoff
+//! doubling up to the policy's maximum, or at once when the engine was
+//! marked hung — until `max_attempts`, unless the batch was cancelled. A
+//! container lost with its engine after it started runs again only with
+//! [`RetryPolicy::rerun_lost`](super::RetryPolicy::rerun_lost). Failures of
+//! the container itself (exit code, timeout, OOM) and of the spec are not
+//! retried; a spec error is handed to the pool, which stops the batch.
+//! Every retry is counted by the engine it left and the one it went to.
 
 use super::container::attempt_once;
 use super::engine::pick;
-use super::pool::{AttemptError, Ctx, JobResult, Outcome, Timings};
-use super::Progress;
-use crate::docker::Error;
-use std::sync::atomic::Ordering::*;
-
-/// A spec error the batch should stop on: a missing image (404 at create)
-/// or an invalid request or command (400).
-fn is_permanent(e: &Error) -> bool {
-    e.is_not_found() || e.status() == Some(400)
-}
-
-/// A short reason for grouping failures (no container ids in it).
-fn reason(e: &Error, host: &str) -> String {
-    match e {
-        Error::Connect { source, .. } => format!("engine {host} unreachable: {source}"),
-        Error::Io { source, .. } => format!("connection to {host} lost: {source}"),
-        Error::Timeout { after, .. } => format!("engine {host} did not answer within {after:?}"),
-        Error::Protocol(_) => format!("malformed response from {host}"),
-        other => other.to_string(),
-    }
-}
+use super::pool::{Ctx, JobResult};
+use super::report::ContainerResult;
+use super::{FailureKind, Progress};
 
 pub(super) async fn run_job(ctx: &Ctx, index: usize) -> JobResult {
     let policy = &ctx.opts.retry;
     let mut backoff = policy.initial_backoff;
     let mut attempt = 0u32;
+    let mut moved_from: Option<(usize, FailureKind)> = None;
+    let mut last_engine = None;
+    let result = |engine, attempts, a: super::container::Attempt| ContainerResult {
+        index,
+        name: format!("{}-{index}", ctx.batch),
+        engine,
+        attempts,
+        exit_code: a.exit_code,
+        kind: a.kind,
+        message: a.message,
+        stdout_bytes: a.stdout_bytes,
+        stderr_bytes: a.stderr_bytes,
+        removed: false, // settled by the pool once the sweep is done
+        kept: a.kept,
+        timings: a.timings,
+    };
     loop {
-        if ctx.cancelled() {
+        if let Some(r) = ctx.signals.reason() {
+            let a = super::container::Attempt {
+                kind: Some(r.kind()),
+                message: Some("not started: the batch was cancelled".into()),
+                ..Default::default()
+            };
             return JobResult {
-                outcome: Outcome::Cancelled,
-                timings: Timings::default(),
+                result: result(last_engine, attempt, a),
+                spec_error: None,
             };
         }
-        let (ei, in_flight) = pick(&ctx.engines);
+        let Some((ei, in_flight)) = pick(&ctx.engines) else {
+            let a = super::container::Attempt {
+                kind: Some(FailureKind::EngineTimeout),
+                message: Some("every engine stopped answering".into()),
+                ..Default::default()
+            };
+            return JobResult {
+                result: result(last_engine, attempt, a),
+                spec_error: None,
+            };
+        };
+        if let Some((from, kind)) = moved_from.take() {
+            ctx.note_retry(from, ei, kind);
+        }
+        last_engine = Some(ei);
         let engine = &ctx.engines[ei];
-        let mut timings = Timings::default();
-        let res = attempt_once(ctx, engine, index, attempt, &mut timings).await;
+        let mut a = attempt_once(ctx, engine, index, attempt).await;
         drop(in_flight);
-        let outcome = match res {
-            Ok(exit_code) => {
-                if exit_code != 0 {
-                    engine.failed.fetch_add(1, Relaxed);
-                }
-                Outcome::Exited { exit_code }
-            }
-            Err(AttemptError::Cancelled) => Outcome::Cancelled,
-            Err(AttemptError::BeforeStart(e))
-                if e.is_transient() && attempt + 1 < policy.max_attempts =>
-            {
-                if matches!(e, Error::Connect { .. } | Error::Io { .. }) {
-                    engine.mark_down();
-                }
-                let why = reason(&e, engine.host());
-                ctx.emit(Progress::Retrying {
-                    index,
-                    engine: ei,
-                    attempt: attempt + 1,
-                    reason: why,
-                });
-                attempt += 1;
+        let kind = a.kind;
+        let retry = a.retryable
+            && attempt + 1 < policy.max_attempts
+            && !ctx.signals.is_cancelled()
+            && (!a.started || policy.rerun_lost);
+        if let (true, Some(kind)) = (retry, kind) {
+            ctx.emit(Progress::Retrying {
+                index,
+                engine: ei,
+                attempt: attempt + 1,
+                kind,
+                reason: a.message.take().unwrap_or_default(),
+            });
+            moved_from = Some((ei, kind));
+            attempt += 1;
+            if !engine.is_hung() {
                 select! {
                     _ = crate::time::sleep(backoff) => {},
-                    _ = ctx.cancel.recv() => {},
+                    _ = ctx.signals.cancel.recv() => {},
                 }
                 backoff = (backoff * 2).min(policy.max_backoff);
-                continue;
             }
-            Err(AttemptError::BeforeStart(e)) | Err(AttemptError::AfterStart(e)) => {
-                if matches!(e, Error::Connect { .. } | Error::Io { .. }) {
-                    engine.mark_down();
-                }
-                engine.failed.fetch_add(1, Relaxed);
-                let why = reason(&e, engine.host());
-                ctx.emit(Progress::Failed {
-                    index,
-                    engine: Some(ei),
-                    reason: why.clone(),
-                });
-                Outcome::Failed {
-                    reason: why,
-                    permanent: is_permanent(&e).then_some(e),
-                }
-            }
+            continue;
+        }
+        if kind
+            .is_some_and(|k| !matches!(k, FailureKind::Cancelled | FailureKind::DeadlineExceeded))
+        {
+            engine.book.lock().failed += 1;
+        }
+        let spec_error = a.spec_error.take();
+        return JobResult {
+            result: result(Some(ei), attempt + 1, a),
+            spec_error,
         };
-        return JobResult { outcome, timings };
     }
 }
