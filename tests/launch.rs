@@ -168,7 +168,12 @@ fn cancelling_mid_batch_leaves_nothing() {
             .cmd(["sleep", "30"])
             .network_mode("none");
         let (tx, rx) = chan::unbounded();
-        let batch = launcher.start(&spec, &opts(20, 4), Some(tx));
+        let mut o = opts(20, 4);
+        // Cooperative cleanup is what is tested here: give it all the time
+        // a loaded machine needs (the grace itself is tested in
+        // launch_faults.rs).
+        o.cancel_grace = Duration::from_secs(60);
+        let batch = launcher.start(&spec, &o, Some(tx));
         let id = batch.id().to_owned();
         let canceller = batch.canceller();
         // Cancel once four containers are running.

@@ -81,7 +81,8 @@ pub struct ContainerResult {
     pub stdout_bytes: u64,
     /// Bytes of stderr read.
     pub stderr_bytes: u64,
-    /// Its removal was seen (or it was kept, or never created).
+    /// Everything this container created, on every engine it was tried
+    /// on, was seen removed (or surely never created). False when kept.
     pub removed: bool,
     /// Kept, as asked.
     pub kept: bool,

@@ -34,7 +34,15 @@ pub(super) async fn run_job(ctx: &Ctx, index: usize) -> JobResult {
         message: a.message,
         stdout_bytes: a.stdout_bytes,
         stderr_bytes: a.stderr_bytes,
-        removed: false, // settled by the pool once the sweep is done
+        // Nothing of it may be left anywhere (the pool updates this after
+        // its sweep).
+        removed: !a.kept
+            && !ctx.engines.iter().any(|e| {
+                e.book
+                    .lock()
+                    .maybe_left
+                    .contains(&format!("{}-{index}", ctx.batch))
+            }),
         kept: a.kept,
         timings: a.timings,
     };
