@@ -335,9 +335,22 @@ async fn run_created(ctx: &Ctx, engine: &Engine, index: usize, id: &str, a: &mut
                 a.timings.output = Some(clock.elapsed());
             }
             if exit.status_code != 0 {
-                if let Ok(info) = guarded(ctx, engine, docker.inspect(id)).await {
-                    if info.state.oom_killed {
-                        a.kind = Some(FailureKind::OomKilled);
+                // The daemon may record the OOM kill (a separate event from
+                // containerd) just after the exit: a SIGKILL exit (137) is
+                // looked at again for up to a second.
+                let tries = if exit.status_code == 137 { 5 } else { 1 };
+                for i in 0..tries {
+                    if i > 0 {
+                        crate::time::sleep(std::time::Duration::from_millis(250)).await;
+                    }
+                    match guarded(ctx, engine, docker.inspect(id)).await {
+                        Ok(info) if info.state.oom_killed => {
+                            a.kind = Some(FailureKind::OomKilled);
+                            a.message = Some("killed by the OOM killer (exit code 137)".into());
+                            break;
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
                     }
                 }
             }
