@@ -17,12 +17,15 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 count="${COUNT:-60}"
 levels="${LEVELS:-1 4 8 16}"
-image="stevedore-test/busybox:latest"
 
 command -v docker >/dev/null || { echo "the docker CLI is needed for the comparison" >&2; exit 1; }
 (cd "$root" && cargo build --quiet --release --example launch)
 launch="$root/target/release/examples/launch"
-"$launch" --image "$image" --count 1 --concurrency 1 --network none >/dev/null 2>&1 || true
+# Without --image the launcher imports the project's minimal image; both
+# sides then run that same image.
+"$launch" --count 1 --concurrency 1 --network none >/dev/null 2>&1 || true
+image="${IMAGE:-$(docker image ls stevedore/minimal --format '{{.Repository}}:{{.Tag}}' | head -1)}"
+[ -n "$image" ] || { echo "no stevedore/minimal image: the launcher could not import it" >&2; exit 1; }
 
 busy() { # busy jiffies of the whole machine since boot
   awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat

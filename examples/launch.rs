@@ -10,11 +10,15 @@
 //! cargo run --release --example launch -- --cleanup sd-1764000000000-0a1b
 //! ```
 //!
-//! Without a registry, a missing `--image` is imported from the host's
-//! static busybox (`apt-get install busybox-static`). Ctrl-C stops the
-//! batch and removes every container it created (within 5 s); a second
-//! Ctrl-C exits at once. Exit status: 0 every container exited 0, 1 some
-//! failed (or may be left behind), 2 usage or spec error (nothing
+//! Without `--image` it runs the project's own minimal image
+//! (`stevedore/minimal:<version>-<digest>`), built from the host's busybox
+//! or, without one, from the host's own `sh`, coreutils and libraries, and
+//! imported: no registry and no set-up needed (`STEVEDORE_BUSYBOX=none`
+//! skips busybox). An `--image` that is missing and cannot be pulled is an
+//! error (exit 2); nothing is ever imported under its name. Ctrl-C stops
+//! the batch and removes every container it created (within 5 s); a
+//! second Ctrl-C exits at once. Exit status: 0 every container exited 0,
+//! 1 some failed (or may be left behind), 2 usage or spec error (nothing
 //! created), 3 no engine reachable, 124 the `--deadline` passed, 130
 //! cancelled by Ctrl-C.
 
@@ -31,7 +35,7 @@ use stevedore::chan;
 use stevedore::docker::launch::{
     FailureKind, LaunchError, LaunchOptions, Launcher, Progress, Report,
 };
-use stevedore::docker::{testing, ContainerSpec, Docker};
+use stevedore::docker::{ContainerSpec, Docker, ImageRef, MinimalImage};
 use stevedore::net::UnixStream;
 
 /// Launch containers concurrently over one or more Docker engines.
@@ -44,9 +48,10 @@ struct Args {
     /// Containers in flight at once (1 to 4096).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// Image to run; pulled if absent, or imported from the host's busybox.
-    #[arg(long, default_value = "busybox:latest")]
-    image: String,
+    /// Image to run, pulled if absent (default: the project's minimal image,
+    /// built from the host and imported).
+    #[arg(long)]
+    image: Option<ImageRef>,
     /// Command, split like a shell would (`--cmd "sh -c 'echo hi'"`).
     #[arg(long, default_value = "true")]
     cmd: String,
@@ -166,10 +171,13 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    let mut image = None;
     for d in launcher.engines() {
-        ensure_image(d, &args.image).await.map_err(usage)?;
+        let name = ensure_image(d, args.image.as_ref()).await.map_err(usage)?;
+        image.get_or_insert(name);
     }
-    let mut spec = ContainerSpec::new(&args.image).cmd(cmd);
+    let image = image.expect("at least one engine");
+    let mut spec = ContainerSpec::new(&image).cmd(cmd);
     if let Some(net) = &args.network {
         spec = spec.network_mode(net);
     }
@@ -351,42 +359,31 @@ fn print_report(report: &Report, json: bool) {
     println_quiet(text.trim_end());
 }
 
-/// Makes sure `image` is on `docker`: present, pulled, or imported from
-/// the host's static busybox (saying so).
-async fn ensure_image(docker: &Docker, image: &str) -> Result<(), String> {
-    if docker.inspect_image(image).await.is_ok_and(|i| i.size > 0) {
-        return Ok(());
+/// Makes sure the image is on `docker` and returns its name: `--image`
+/// present or pulled, else the project's minimal image (imported if
+/// absent, saying so).
+async fn ensure_image(docker: &Docker, image: Option<&ImageRef>) -> Result<String, String> {
+    if let Some(image) = image {
+        let name = image.to_string();
+        docker
+            .ensure_image(&name)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(name);
     }
-    let pull_err = match docker.pull_image(image).await {
-        Ok(_) => return Ok(()),
-        Err(e) => e,
-    };
-    let Some(busybox) = testing::find_busybox() else {
-        return Err(format!(
-            "{image} is not on {} and could not be pulled ({pull_err}); to run without a registry, \
-             install a static busybox (apt-get install busybox-static) so a minimal image can be built",
-            docker.host()
-        ));
-    };
-    eprintln!(
-        "{image} is not on {} and could not be pulled ({pull_err});\n\
-         importing a minimal busybox image built from {} as {image}",
-        docker.host(),
-        busybox.display()
-    );
-    let tar = stevedore::spawn_blocking(move || testing::busybox_rootfs_tar(&busybox))
+    let info = docker
+        .ensure_minimal_image(&MinimalImage::from_env())
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("building the busybox root filesystem: {e}"))?;
-    let (repo, tag) = match image.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => (r, t),
-        _ => (image, "latest"),
-    };
-    docker
-        .import_image(tar, repo, tag)
-        .await
-        .map(drop)
-        .map_err(|e| format!("importing {image}: {e}"))
+        .map_err(|e| e.to_string())?;
+    if info.imported {
+        eprintln!(
+            "imported {} into {} (from {})",
+            info.reference,
+            docker.host(),
+            info.source
+        );
+    }
+    Ok(info.reference)
 }
 
 static SIGNAL_FD: AtomicI32 = AtomicI32::new(-1);

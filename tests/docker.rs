@@ -268,16 +268,25 @@ fn stop_honours_the_grace_period() {
     rt(2).block_on(async {
         let d = docker().await;
         let img = image(&d).await;
-        // Traps TERM: exits 7 well within the grace period.
+        // Traps TERM: exits 7 well within the grace period. The stop waits
+        // for "trapped": a TERM before the trap is set is ignored by PID 1.
         let c = d
             .create(&spec(&img, &scope).cmd([
                 "sh",
                 "-c",
-                "trap 'exit 7' TERM; while true; do sleep 0.05; done",
+                "trap 'exit 7' TERM; echo trapped; while true; do sleep 0.05; done",
             ]))
             .await
             .unwrap();
         let wait = d.start_watched(&c.id).await.unwrap();
+        let follow = LogsOptions {
+            follow: true,
+            ..LogsOptions::default()
+        };
+        let mut logs = d.logs(&c.id, &follow).await.unwrap();
+        let first = logs.next().await.expect("output").unwrap();
+        assert_eq!(first.bytes, b"trapped\n");
+        drop(logs);
         let t = Instant::now();
         d.stop(&c.id, Some(Duration::from_secs(20))).await.unwrap();
         assert_eq!(wait.await.unwrap().status_code, 7);

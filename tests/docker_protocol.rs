@@ -346,3 +346,189 @@ fn a_hijacked_stream_keeps_bytes_sent_with_the_head() {
         assert_eq!(err, b"err\n");
     });
 }
+
+/// Serves image inspects with `inspect` and records every request line; any
+/// other request gets a 500.
+fn image_engine(path: &std::path::Path, inspect: Vec<u8>) -> Arc<std::sync::Mutex<Vec<String>>> {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    serve(path, move |head| {
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        s.lock().unwrap().push(line.clone());
+        Some(if line.starts_with("GET /v1.41/images/") {
+            inspect.clone()
+        } else {
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec()
+        })
+    });
+    seen
+}
+
+#[test]
+fn an_error_while_checking_an_image_never_imports_or_pulls_over_it() {
+    rt(2).block_on(async {
+        let body = r#"{"message":"layer store is busy"}"#;
+        let failing = format!(
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+        let path = socket_path();
+        let seen = image_engine(&path, failing);
+        let d = client(&path, Duration::from_secs(5)).await;
+        let err = d
+            .ensure_minimal_image(&stevedore::docker::MinimalImage::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(500), "{err}");
+        let err = d.ensure_image("busybox:latest").await.unwrap_err();
+        assert_eq!(err.status(), Some(500), "{err}");
+        let seen = seen.lock().unwrap().clone();
+        assert!(
+            seen.iter().all(|l| l.starts_with("GET ")),
+            "only checks were sent, no import, pull or tag: {seen:?}"
+        );
+        assert_eq!(seen.len(), 2, "{seen:?}");
+    });
+}
+
+#[test]
+fn an_image_with_other_content_under_the_minimal_name_is_left_alone() {
+    rt(2).block_on(async {
+        let path = socket_path();
+        let planted = ok_json(
+            r#"{"Id":"sha256:0000000000000000000000000000000000000000000000000000000000000000","RepoTags":["stevedore/minimal:x"],"Size":5,"RootFS":{"Type":"layers","Layers":["sha256:1111111111111111111111111111111111111111111111111111111111111111"]}}"#,
+        );
+        let seen = image_engine(&path, planted);
+        let d = client(&path, Duration::from_secs(5)).await;
+        let err = d
+            .ensure_minimal_image(&stevedore::docker::MinimalImage::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::MinimalImage(stevedore::docker::MinimalImageError::Mismatch { .. })
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("left alone"), "{err}");
+        let seen = seen.lock().unwrap().clone();
+        assert!(seen.iter().all(|l| l.starts_with("GET ")), "{seen:?}");
+    });
+}
+
+/// A request line with the path's `%3A` and `%2F` decoded.
+fn decode(line: &str) -> String {
+    line.replace("%3A", ":").replace("%2F", "/")
+}
+
+/// An engine that lacks the minimal image, accepts its import (reporting
+/// `id`, with the recipe's `layer`), and never answers the tag request;
+/// every request line goes to `seen`.
+fn importing_engine(
+    path: &std::path::Path,
+    id: &'static str,
+    layer: String,
+    seen: stevedore::chan::Sender<String>,
+) {
+    serve(path, move |head| {
+        let line = decode(head.lines().next().unwrap_or_default());
+        let _ = seen.try_send(line.clone());
+        if line.starts_with("GET /v1.41/images/stevedore") {
+            let body = r#"{"message":"No such image"}"#;
+            return Some(
+                format!(
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .into_bytes(),
+            );
+        }
+        if line.starts_with("POST /v1.41/images/create") {
+            return Some(ok_json(&format!(r#"{{"status":"{id}"}}"#)));
+        }
+        if line.starts_with(&format!("GET /v1.41/images/{id}/json")) {
+            return Some(ok_json(&format!(
+                r#"{{"Id":"{id}","Size":10,"RootFS":{{"Type":"layers","Layers":["{layer}"]}}}}"#
+            )));
+        }
+        if line.contains("/tag?") {
+            return None; // never answers
+        }
+        Some(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]".to_vec())
+    });
+}
+
+#[test]
+fn cancelling_ensure_minimal_image_after_the_import_removes_the_untagged_image() {
+    const ID: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+    rt(2).block_on(async {
+        let recipe = stevedore::docker::MinimalImage::new();
+        let layer = recipe.build().unwrap().layer().to_owned();
+        let path = socket_path();
+        let (tx, rx) = stevedore::chan::unbounded();
+        importing_engine(&path, ID, layer, tx);
+        let d = client(&path, Duration::from_secs(60)).await;
+        let task = spawn(async move { d.ensure_minimal_image(&recipe).await });
+        // Cancel while the tag request hangs: after the import.
+        stevedore::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let line = rx.recv().await.unwrap();
+                if line.contains("/tag?") {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("the import went through to the tag request");
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+        let deleted = stevedore::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let line = rx.recv().await.unwrap();
+                if line.starts_with("DELETE") {
+                    return line;
+                }
+            }
+        })
+        .await
+        .expect("the untagged image is removed after the cancel");
+        assert!(deleted.contains(ID), "{deleted}");
+    });
+}
+
+#[test]
+fn an_import_whose_progress_reports_an_error_after_the_id_removes_the_image() {
+    const ID: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+    let path = socket_path();
+    rt(2).block_on(async {
+        let (tx, rx) = stevedore::chan::unbounded();
+        serve(&path, move |head| {
+            let line = decode(head.lines().next().unwrap_or_default());
+            let _ = tx.try_send(line.clone());
+            Some(if line.starts_with("POST /v1.41/images/create") {
+                ok_json(&format!(
+                    "{{\"status\":\"{ID}\"}}\n{{\"errorDetail\":{{\"message\":\"disk full\"}},\"error\":\"disk full\"}}"
+                ))
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]".to_vec()
+            })
+        });
+        let d = client(&path, Duration::from_secs(5)).await;
+        let err = d
+            .import_image(vec![0u8; 1024], "stevedore-test/x", "y")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("disk full"), "{err}");
+        let mut lines = Vec::new();
+        while let Ok(l) = rx.try_recv() {
+            lines.push(l);
+        }
+        assert!(
+            lines.iter().any(|l| l.starts_with("DELETE") && l.contains(ID)),
+            "removed before the error was returned: {lines:?}"
+        );
+        assert!(!lines.iter().any(|l| l.contains("/tag?")), "{lines:?}");
+    });
+}

@@ -91,6 +91,8 @@ pub(crate) struct Streaming {
     pub(crate) conn: Conn,
     pub(crate) framing: Framing,
     pub(crate) what: String,
+    /// The engine is Podman (its responses carry `Libpod-Api-Version`).
+    pub(crate) podman: bool,
 }
 
 impl Streaming {
@@ -490,6 +492,7 @@ impl Docker {
                 conn,
                 framing,
                 what: what.clone(),
+                podman: head.header("libpod-api-version").is_some(),
             })
         };
         match crate::time::timeout(after, fut).await {

@@ -1,14 +1,16 @@
 //! Container lifecycle calls.
 
-use super::client::{parse_json, Docker, Undo};
+use super::client::{parse_json, Docker, Streaming, Undo};
 use super::error::{Error, Result};
 use super::filters::{with_query, ListOptions, RemoveOptions};
 use super::http::{encode_query, Request};
 use super::models::{
     ContainerInspect, ContainerSummary, CreatedContainer, PruneReport, WaitBody, WaitExit,
 };
+use super::reference::ImageRef;
 use super::spec::ContainerSpec;
 use super::Filters;
+use futures::future::Either;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +28,32 @@ pub enum WaitCondition {
     NextExit,
     /// The container was removed (with `auto_remove`).
     Removed,
+}
+
+/// How long a Podman `next-exit` answer may trail its `removed` answer.
+const PODMAN_EXIT_GRACE: Duration = Duration::from_secs(1);
+
+/// Reads a wait response: `{"StatusCode":…,"Error":…}` once the condition
+/// is met.
+async fn wait_body(mut s: Streaming) -> Result<WaitExit> {
+    let mut body = Vec::new();
+    while let Some(piece) = s.next().await? {
+        body.extend_from_slice(&piece);
+        if body.len() > 64 * 1024 {
+            return Err(Error::Protocol(format!(
+                "{}: oversized wait response",
+                s.what
+            )));
+        }
+    }
+    let parsed: WaitBody = serde_json::from_slice(&body).map_err(|_| {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(2048)]).into_owned();
+        Error::Protocol(format!("{}: wait response is not JSON: {shown:?}", s.what))
+    })?;
+    Ok(WaitExit {
+        status_code: parsed.status_code,
+        error: parsed.error.map(|e| e.message).filter(|m| !m.is_empty()),
+    })
 }
 
 impl WaitCondition {
@@ -99,7 +127,9 @@ impl Docker {
     /// # Errors
     ///
     /// A missing image (or network) is [`Error::NotFound`], a name in use
-    /// [`Error::Conflict`], an invalid option `Error::Api` with status 400.
+    /// [`Error::Conflict`], an invalid option `Error::Api` with status 400,
+    /// an empty or malformed image reference [`Error::InvalidReference`]
+    /// (nothing is sent).
     ///
     /// # Cancel safety
     ///
@@ -108,6 +138,7 @@ impl Docker {
     /// reply arrives (see [`Docker::settle`]): a create either returns the
     /// container or leaves none.
     pub async fn create(&self, spec: &ContainerSpec) -> Result<CreatedContainer> {
+        ImageRef::parse(spec.image())?;
         let path = with_query(
             "/containers/create".to_owned(),
             [spec.get_name().map(|n| format!("name={}", encode_query(n)))],
@@ -149,27 +180,36 @@ impl Docker {
             path_id(id),
             condition.as_str()
         );
-        let mut s = self.stream(Request::new("POST", self.url(&path))).await?;
+        let s = self.stream(Request::new("POST", self.url(&path))).await?;
+        if condition != WaitCondition::Removed || !s.podman {
+            return Ok(Wait {
+                fut: Box::pin(wait_body(s)),
+            });
+        }
+        // Podman's `removed` wait answers 0 whatever the exit code: take the
+        // code from a `next-exit` wait registered alongside (also before
+        // start), and the completion from the `removed` one. A container
+        // removed without exiting again leaves the `next-exit` wait open
+        // forever: once removed, an exit answer not in within
+        // `PODMAN_EXIT_GRACE` (it is sent before the removal, on another
+        // connection) is not coming, and podman's own answer stands.
+        let path = format!("/containers/{}/wait?condition=next-exit", path_id(id));
+        let exit = self.stream(Request::new("POST", self.url(&path))).await?;
         Ok(Wait {
             fut: Box::pin(async move {
-                let mut body = Vec::new();
-                while let Some(piece) = s.next().await? {
-                    body.extend_from_slice(&piece);
-                    if body.len() > 64 * 1024 {
-                        return Err(Error::Protocol(format!(
-                            "{}: oversized wait response",
-                            s.what
-                        )));
+                let exit = Box::pin(wait_body(exit));
+                let removed = Box::pin(wait_body(s));
+                match futures::future::select(exit, removed).await {
+                    Either::Left((Ok(exit), removed)) => removed.await.map(|_| exit),
+                    Either::Left((Err(_), removed)) => removed.await,
+                    Either::Right((removed, exit)) => {
+                        let removed = removed?;
+                        match crate::time::timeout(PODMAN_EXIT_GRACE, exit).await {
+                            Ok(Ok(exit)) => Ok(exit),
+                            _ => Ok(removed),
+                        }
                     }
                 }
-                let parsed: WaitBody = serde_json::from_slice(&body).map_err(|_| {
-                    let shown = String::from_utf8_lossy(&body[..body.len().min(2048)]).into_owned();
-                    Error::Protocol(format!("{}: wait response is not JSON: {shown:?}", s.what))
-                })?;
-                Ok(WaitExit {
-                    status_code: parsed.status_code,
-                    error: parsed.error.map(|e| e.message).filter(|m| !m.is_empty()),
-                })
             }),
         })
     }

@@ -1,5 +1,7 @@
 //! The Docker client's one error type.
 
+use super::minimal::MinimalImageError;
+use super::reference::ReferenceError;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -52,6 +54,20 @@ pub enum Error {
         /// The deadline.
         after: Duration,
     },
+    /// An image reference is empty or malformed; nothing was sent.
+    InvalidReference(ReferenceError),
+    /// An image is not on the engine and pulling it failed.
+    ImageUnavailable {
+        /// The reference asked for.
+        reference: String,
+        /// The engine.
+        host: String,
+        /// Why the pull failed.
+        source: Box<Error>,
+    },
+    /// The project's minimal image could not be built or is not what its
+    /// recipe makes.
+    MinimalImage(MinimalImageError),
 }
 
 impl Clone for Error {
@@ -80,6 +96,17 @@ impl Clone for Error {
                 what: what.clone(),
                 after: *after,
             },
+            Error::InvalidReference(e) => Error::InvalidReference(e.clone()),
+            Error::ImageUnavailable {
+                reference,
+                host,
+                source,
+            } => Error::ImageUnavailable {
+                reference: reference.clone(),
+                host: host.clone(),
+                source: source.clone(),
+            },
+            Error::MinimalImage(e) => Error::MinimalImage(e.clone()),
         }
     }
 }
@@ -91,6 +118,12 @@ fn clone_io(e: &io::Error) -> io::Error {
     }
 }
 
+/// Podman's `cause`s that dockerd reports as 409: a container name taken
+/// (`ErrCtrExists`), an action the container's state forbids, such as
+/// removing it while it runs or killing it when it does not
+/// (`ErrCtrStateInvalid`).
+const PODMAN_CONFLICTS: [&str; 2] = ["that name is already in use", "container state improper"];
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -98,10 +131,19 @@ impl Error {
     /// Builds the error for a non-success status, pulling `message` out of a
     /// JSON body, or using the body as text.
     pub(crate) fn from_status(status: u16, body: &[u8]) -> Error {
-        let message = serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+        let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+        let field = |name: &str| {
+            json.as_ref()
+                .and_then(|v| v.get(name).and_then(|m| m.as_str()).map(str::to_owned))
+        };
+        let message =
+            field("message").unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+        // Podman answers some conflicts with a 500 whose `cause` is one of
+        // libpod's fixed error texts; they are conflicts all the same.
+        let status = match field("cause").as_deref() {
+            Some(cause) if status == 500 && PODMAN_CONFLICTS.contains(&cause) => 409,
+            _ => status,
+        };
         let message = if message.is_empty() {
             format!("HTTP {status}")
         } else {
@@ -163,6 +205,16 @@ impl fmt::Display for Error {
             Error::Conflict { message } => write!(f, "conflict: {message}"),
             Error::Protocol(what) => write!(f, "malformed response from the Docker daemon: {what}"),
             Error::Timeout { what, after } => write!(f, "{what} did not finish within {after:?}"),
+            Error::InvalidReference(e) => e.fmt(f),
+            Error::ImageUnavailable {
+                reference,
+                host,
+                source,
+            } => write!(
+                f,
+                "image {reference} is not on {host} and could not be pulled: {source}"
+            ),
+            Error::MinimalImage(e) => e.fmt(f),
         }
     }
 }
@@ -171,7 +223,22 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Connect { source, .. } | Error::Io { source, .. } => Some(source),
+            Error::InvalidReference(e) => Some(e),
+            Error::ImageUnavailable { source, .. } => Some(&**source),
+            Error::MinimalImage(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<ReferenceError> for Error {
+    fn from(e: ReferenceError) -> Error {
+        Error::InvalidReference(e)
+    }
+}
+
+impl From<MinimalImageError> for Error {
+    fn from(e: MinimalImageError) -> Error {
+        Error::MinimalImage(e)
     }
 }

@@ -22,14 +22,14 @@
 //!   engines, with progress events, a latency report and no leaks.
 //!
 //! ```no_run
-//! use stevedore::docker::{ContainerSpec, Docker};
+//! use stevedore::docker::{ContainerSpec, Docker, MinimalImage};
 //!
 //! let rt = stevedore::Runtime::new()?;
 //! rt.block_on(async {
 //!     let docker = Docker::connect().await?;
-//!     let image = stevedore::docker::testing::ensure_busybox_image(&docker).await?;
+//!     let image = docker.ensure_minimal_image(&MinimalImage::from_env()).await?;
 //!     let out = docker
-//!         .run(&ContainerSpec::new(image).cmd(["sh", "-c", "echo hi; exit 3"]))
+//!         .run(&ContainerSpec::new(image.reference).cmd(["sh", "-c", "echo hi; exit 3"]))
 //!         .await?;
 //!     assert_eq!(out.exit_code, 3);
 //!     assert_eq!(out.stdout, b"hi\n");
@@ -40,7 +40,7 @@
 
 mod attach;
 mod client;
-pub mod codec;
+mod codec;
 mod containers;
 mod error;
 mod events;
@@ -49,10 +49,11 @@ mod http;
 mod images;
 pub mod launch;
 mod logs;
+mod minimal;
 mod models;
+mod reference;
 mod run;
 mod spec;
-pub mod testing;
 
 pub use self::attach::{AttachInput, AttachOptions, Attached};
 pub use self::client::{
@@ -65,9 +66,14 @@ pub use self::error::{Error, Result};
 pub use self::events::{EventStream, EventsOptions};
 pub use self::filters::{Filters, ListOptions, RemoveOptions};
 pub use self::logs::{LogStream, LogsOptions};
+pub use self::minimal::{
+    BusyboxLookup, MinimalImage, MinimalImageError, MinimalImageInfo, Rootfs, RootfsSource,
+    BUSYBOX_ENV, MINIMAL_REPOSITORY,
+};
 pub use self::models::{
     Actor, ContainerConfig, ContainerInspect, ContainerState, ContainerSummary, CreatedContainer,
     Event, ImageInspect, ImageSummary, PruneReport, RootFs, Version, WaitExit,
 };
+pub use self::reference::{ImageRef, ReferenceError};
 pub use self::run::{RunOutput, RunTimings};
 pub use self::spec::ContainerSpec;

@@ -179,7 +179,7 @@ pub struct Event {
     /// `container`, `image`, `network`, …
     #[serde(rename = "Type")]
     pub kind: String,
-    /// `create`, `start`, `die`, `destroy`, …
+    /// `create`, `start`, `die`, `destroy` (podman: `remove`), …
     #[serde(rename = "Action")]
     pub action: String,
     /// What it happened to.
@@ -190,6 +190,15 @@ pub struct Event {
     /// Unix time, nanoseconds.
     #[serde(rename = "timeNano")]
     pub time_nano: i64,
+}
+
+impl Event {
+    /// Whether this event says a container is gone: dockerd calls it
+    /// `destroy`, podman `remove`. (A filter on `event=destroy` alone sees
+    /// nothing on podman: filter on both.)
+    pub fn is_container_removal(&self) -> bool {
+        self.kind == "container" && matches!(self.action.as_str(), "destroy" | "remove")
+    }
 }
 
 /// The object of an [`Event`].

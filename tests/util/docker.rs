@@ -2,7 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use stevedore::docker::{Docker, Filters, ListOptions, RemoveOptions};
+use stevedore::docker::{Docker, Filters, ListOptions, MinimalImage, RemoveOptions};
 use stevedore::Runtime;
 
 /// The label every container created by the tests carries.
@@ -18,11 +18,15 @@ pub async fn docker() -> Docker {
     }
 }
 
-/// The busybox test image (imported on first use).
+/// The project's minimal image, as the demo uses it (busybox when the host
+/// has it, else the host's own tools; `STEVEDORE_BUSYBOX=none` forces the
+/// latter), imported on first use.
 pub async fn image(docker: &Docker) -> String {
-    stevedore::docker::testing::ensure_busybox_image(docker)
+    docker
+        .ensure_minimal_image(&MinimalImage::from_env())
         .await
-        .unwrap_or_else(|e| panic!("cannot provide the test image: {e}"))
+        .unwrap_or_else(|e| panic!("cannot provide the test image on {}: {e}", docker.host()))
+        .reference
 }
 
 /// A unique label value for one test; removes every container carrying it

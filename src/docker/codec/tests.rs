@@ -2,9 +2,8 @@
 //! same result however their input is split across reads, and report
 //! truncation as an error.
 
+use super::{ChunkedDecoder, FrameDemuxer, StreamKind};
 use proptest::prelude::*;
-use stevedore::docker::codec::{ChunkedDecoder, FrameDemuxer};
-use stevedore::docker::StreamKind;
 
 fn encode_chunked(chunks: &[Vec<u8>], ext: bool) -> Vec<u8> {
     let mut out = Vec::new();

@@ -15,7 +15,7 @@ const MAX_CHUNK: u64 = 1 << 40;
 
 /// A framing violation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodecError(pub(crate) String);
+pub(crate) struct CodecError(pub(crate) String);
 
 impl fmt::Display for CodecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -27,7 +27,7 @@ impl std::error::Error for CodecError {}
 
 /// Decodes `Transfer-Encoding: chunked`.
 #[derive(Debug, Clone)]
-pub struct ChunkedDecoder {
+pub(crate) struct ChunkedDecoder {
     state: ChunkState,
 }
 
@@ -71,7 +71,7 @@ impl Default for ChunkedDecoder {
 
 impl ChunkedDecoder {
     /// A decoder at the start of a body.
-    pub fn new() -> ChunkedDecoder {
+    pub(crate) fn new() -> ChunkedDecoder {
         ChunkedDecoder {
             state: ChunkState::Size {
                 size: 0,
@@ -82,14 +82,14 @@ impl ChunkedDecoder {
     }
 
     /// True once the terminating chunk and trailers have been consumed.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         matches!(self.state, ChunkState::Done)
     }
 
     /// Consumes bytes from `input`, appending decoded data to `out`.
     /// Returns how many bytes were consumed (all of them, unless the body
     /// ended inside `input`: the rest belongs to the next response).
-    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, CodecError> {
+    pub(crate) fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, CodecError> {
         let mut i = 0;
         while i < input.len() {
             let b = input[i];
@@ -196,7 +196,7 @@ impl ChunkedDecoder {
     }
 
     /// To be called at end of input: an unfinished body is a truncation.
-    pub fn finish(&self) -> Result<(), CodecError> {
+    pub(crate) fn finish(&self) -> Result<(), CodecError> {
         if self.is_done() {
             Ok(())
         } else {
@@ -234,7 +234,7 @@ pub struct LogChunk {
 /// reads yields several chunks), so memory stays bounded whatever length a
 /// header claims.
 #[derive(Debug, Clone, Default)]
-pub struct FrameDemuxer {
+pub(crate) struct FrameDemuxer {
     header: [u8; 8],
     have: usize,
     left: u32,
@@ -243,12 +243,16 @@ pub struct FrameDemuxer {
 
 impl FrameDemuxer {
     /// A demuxer at a frame boundary.
-    pub fn new() -> FrameDemuxer {
+    pub(crate) fn new() -> FrameDemuxer {
         FrameDemuxer::default()
     }
 
     /// Consumes `input`, appending decoded pieces to `out`.
-    pub fn push(&mut self, mut input: &[u8], out: &mut Vec<LogChunk>) -> Result<(), CodecError> {
+    pub(crate) fn push(
+        &mut self,
+        mut input: &[u8],
+        out: &mut Vec<LogChunk>,
+    ) -> Result<(), CodecError> {
         while !input.is_empty() {
             if self.left == 0 {
                 let take = (8 - self.have).min(input.len());
@@ -296,7 +300,7 @@ impl FrameDemuxer {
 
     /// To be called at end of input: a partial header or payload is a
     /// truncation.
-    pub fn finish(&self) -> Result<(), CodecError> {
+    pub(crate) fn finish(&self) -> Result<(), CodecError> {
         if self.have != 0 {
             return Err(CodecError(format!(
                 "stream ended inside a frame header ({} of 8 bytes)",
@@ -312,3 +316,6 @@ impl FrameDemuxer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
