@@ -4,6 +4,8 @@
 //! ```sh
 //! cargo run --release --example launch -- --count 50 --concurrency 8
 //! cargo run --release --example launch -- --count 200 --concurrency 16 --network none --json
+//! cargo run --release --example launch -- --count 8 --cmd "sh -c 'echo hi'" --logs-dir out/
+//! cargo run --release --example launch -- --count 100 --timeout 30s --deadline 10m
 //! cargo run --release --example launch -- --host unix:///var/run/docker.sock --host unix:///run/other.sock
 //! cargo run --release --example launch -- --cleanup sd-1764000000000-0a1b
 //! ```
@@ -14,15 +16,25 @@
 //! imported: no registry and no set-up needed (`STEVEDORE_BUSYBOX=none`
 //! skips busybox). An `--image` that is missing and cannot be pulled is an
 //! error (exit 2); nothing is ever imported under its name. Ctrl-C stops
-//! the batch and removes every container it created.
+//! the batch and removes every container it created (within 5 s); a
+//! second Ctrl-C exits at once. Exit status: 0 every container exited 0,
+//! 1 some failed (or may be left behind), 2 usage or spec error (nothing
+//! created), 3 no engine reachable, 124 the `--deadline` passed, 130
+//! cancelled by Ctrl-C.
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashSet;
+use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
 use stevedore::chan;
-use stevedore::docker::launch::{LaunchOptions, Launcher, Progress, Report};
+use stevedore::docker::launch::{
+    FailureKind, LaunchError, LaunchOptions, Launcher, Progress, Report,
+};
 use stevedore::docker::{ContainerSpec, Docker, ImageRef, MinimalImage};
 use stevedore::net::UnixStream;
 
@@ -30,10 +42,10 @@ use stevedore::net::UnixStream;
 #[derive(Parser, Debug)]
 #[command(name = "launch", version)]
 struct Args {
-    /// Containers to run.
+    /// Containers to run (1 to 1,000,000).
     #[arg(long, default_value_t = 50)]
     count: usize,
-    /// Containers in flight at once.
+    /// Containers in flight at once (1 to 4096).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
     /// Image to run, pulled if absent (default: the project's minimal image,
@@ -46,21 +58,42 @@ struct Args {
     /// Network mode (`none`, `bridge`, …).
     #[arg(long)]
     network: Option<String>,
-    /// Docker host; repeat for several engines (default: DOCKER_HOST).
+    /// Docker host; repeat for several engines (default: DOCKER_HOST, then
+    /// unix:///var/run/docker.sock). Unreachable ones are reported and
+    /// skipped.
     #[arg(long = "host")]
     hosts: Vec<String>,
-    /// Keep containers after they exit.
+    /// Kill and remove a container still running this long after its start
+    /// (`500ms`, `30s`, `2m`); it is reported as timed out.
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    timeout: Option<Duration>,
+    /// Cancel the whole batch after this long (exit status 124).
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    deadline: Option<Duration>,
+    /// How long an engine has to answer (connect, ping); one that stops
+    /// answering during the batch is marked down and its work moves on.
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION", default_value = "10s")]
+    connect_timeout: Duration,
+    /// Write each container's stdout and stderr to DIR/<name>.stdout and
+    /// DIR/<name>.stderr, streamed while it runs.
+    #[arg(long, value_name = "DIR")]
+    logs_dir: Option<PathBuf>,
+    /// Keep containers that ran to their exit.
     #[arg(long)]
     keep: bool,
-    /// Collect each container's output after it exits.
-    #[arg(long)]
-    logs: bool,
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
     json: bool,
-    /// Remove the leftovers of an earlier batch and exit.
+    /// Remove the leftovers of an earlier batch on the given hosts and exit.
     #[arg(long, value_name = "BATCH_ID")]
     cleanup: Option<String>,
+}
+
+/// Why the demo stops without a report: (exit status, message).
+type Fail = (u8, String);
+
+fn usage(msg: impl Into<String>) -> Fail {
+    (2, msg.into())
 }
 
 fn main() -> ExitCode {
@@ -74,61 +107,80 @@ fn main() -> ExitCode {
     };
     match rt.block_on(run(args)) {
         Ok(code) => code,
-        Err(msg) => {
+        Err((code, msg)) => {
             eprintln!("error: {msg}");
-            ExitCode::from(2)
+            ExitCode::from(code)
         }
     }
 }
 
-async fn run(args: Args) -> Result<ExitCode, String> {
+async fn run(args: Args) -> Result<ExitCode, Fail> {
+    // Every check that needs no engine comes first: nothing is created
+    // for bad input.
+    let mut opts = LaunchOptions::new(args.count);
+    opts.concurrency = args.concurrency;
+    opts.keep = args.keep;
+    opts.timeout = args.timeout;
+    opts.deadline = args.deadline;
+    opts.connect_timeout = args.connect_timeout;
+    opts.logs_dir = args.logs_dir.clone();
+    if args.cleanup.is_none() {
+        opts.validate().map_err(|e| usage(e.to_string()))?;
+    }
+    let cmd = shell_words::split(&args.cmd).map_err(|e| usage(format!("--cmd: {e}")))?;
+    if cmd.is_empty() {
+        return Err(usage("--cmd is empty"));
+    }
     let hosts = if args.hosts.is_empty() {
-        vec![std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())]
+        // As for the docker CLI, an empty DOCKER_HOST means unset.
+        vec![std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".into())]
     } else {
         args.hosts.clone()
     };
-    let mut engines = Vec::new();
-    for h in &hosts {
-        engines.push(Docker::connect_with(h).await.map_err(|e| e.to_string())?);
+    let builder = Docker::builder().connect_timeout(args.connect_timeout);
+    let launcher = match Launcher::connect(&hosts, builder).await {
+        Ok(l) => l,
+        Err(e @ LaunchError::Unreachable { .. }) => return Err((3, e.to_string())),
+        Err(e) => return Err(usage(e.to_string())),
+    };
+    for (host, e) in launcher.unreachable() {
+        eprintln!("warning: engine {host} is unreachable, skipped: {e}");
     }
-    let launcher = Launcher::new(engines.clone());
 
     if let Some(batch) = &args.cleanup {
-        let mut failed = false;
+        let mut failed = Vec::new();
         for r in launcher.cleanup(batch).await {
             match r.result {
-                Ok(n) => println!("{}: removed {n} containers of batch {batch}", r.host),
+                Ok(n) => println_quiet(&format!(
+                    "{}: removed {n} containers of batch {batch}",
+                    r.host
+                )),
                 Err(e) => {
-                    failed = true;
-                    println!("{}: {e}", r.host);
+                    eprintln!("{}: not cleaned: {e}", r.host);
+                    failed.push(r.host);
                 }
             }
         }
-        return Ok(if failed {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        });
+        if !failed.is_empty() {
+            eprintln!("once they answer, run: {}", cleanup_command(batch, &failed));
+            return Ok(ExitCode::from(1));
+        }
+        return Ok(ExitCode::SUCCESS);
     }
 
     let mut image = None;
-    for d in &engines {
-        let name = ensure_image(d, args.image.as_ref()).await?;
+    for d in launcher.engines() {
+        let name = ensure_image(d, args.image.as_ref()).await.map_err(usage)?;
         image.get_or_insert(name);
     }
     let image = image.expect("at least one engine");
-    let cmd = shell_words::split(&args.cmd).map_err(|e| format!("--cmd: {e}"))?;
-    if cmd.is_empty() {
-        return Err("--cmd is empty".into());
-    }
     let mut spec = ContainerSpec::new(&image).cmd(cmd);
     if let Some(net) = &args.network {
         spec = spec.network_mode(net);
     }
-    let mut opts = LaunchOptions::new(args.count);
-    opts.concurrency = args.concurrency.max(1);
-    opts.keep = args.keep;
-    opts.collect_logs = args.logs;
 
     let (progress_tx, progress_rx) = chan::unbounded::<Progress>();
     let batch = launcher.start(&spec, &opts, Some(progress_tx));
@@ -137,7 +189,7 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         "batch {batch_id}: {} × {:?} on {} (concurrency {})",
         args.count,
         args.cmd,
-        hosts.join(", "),
+        launcher.hosts().join(", "),
         opts.concurrency
     );
 
@@ -146,71 +198,165 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .expect("valid template"),
     );
-    let ui = stevedore::spawn(drive_bar(bar.clone(), progress_rx));
+    // Ticks on its own, so the elapsed time moves while nothing finishes.
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let ui = stevedore::spawn(drive_bar(bar.clone(), progress_rx, launcher.hosts()));
 
-    // Ctrl-C cancels the batch; its future then finishes with the cleanup done.
-    let mut ctrl_c = ctrl_c_stream().map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
+    // The first Ctrl-C cancels the batch (its future then finishes with the
+    // cleanup done, within the cancel grace); the second exits at once.
+    let mut ctrl_c = ctrl_c_stream().map_err(|e| (2, format!("cannot watch for Ctrl-C: {e}")))?;
     let canceller = batch.canceller();
-    let watcher = stevedore::spawn(async move {
-        let mut byte = [0u8; 1];
-        if ctrl_c.read(&mut byte).await.is_ok() {
+    let watcher = {
+        let (bar, batch_id, hosts) = (bar.clone(), batch_id.clone(), launcher.hosts());
+        stevedore::spawn(async move {
+            let mut byte = [0u8; 1];
+            if !matches!(ctrl_c.read(&mut byte).await, Ok(1)) {
+                return;
+            }
             canceller.cancel();
-        }
-    });
+            note(
+                &bar,
+                "cancelling: removing what the batch created (Ctrl-C again to exit at once)",
+            );
+            if !matches!(ctrl_c.read(&mut byte).await, Ok(1)) {
+                return;
+            }
+            bar.finish_and_clear();
+            eprintln!(
+                "exiting at once: containers of batch {batch_id} may remain; run: {}",
+                cleanup_command(&batch_id, &hosts)
+            );
+            std::process::exit(130);
+        })
+    };
 
     let result = batch.await;
     watcher.abort();
     let _ = ui.await;
     bar.finish_and_clear();
-    match result {
-        Ok(report) => {
-            print_report(&report, args.json);
-            if report.cancelled > 0 {
-                eprintln!("cancelled: every container of batch {batch_id} was removed");
-                return Ok(ExitCode::from(130));
-            }
-            Ok(if report.failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+    let report = match result {
+        Ok(report) => report,
+        Err(e @ LaunchError::Spec { .. }) => return Err(usage(e.to_string())),
+        Err(e) => return Err(usage(e.to_string())),
+    };
+    print_report(&report, args.json);
+    if !report.cleanup_hosts.is_empty() {
+        eprintln!(
+            "{} containers of batch {} were not seen removed; once {} answer again, run: {}",
+            report.not_removed,
+            report.batch,
+            report.cleanup_hosts.join(", "),
+            cleanup_command(&report.batch, &report.cleanup_hosts)
+        );
+    }
+    if report.deadline_exceeded {
+        return Ok(ExitCode::from(124));
+    }
+    if report.cancelled > 0 {
+        if report.cleanup_hosts.is_empty() {
+            eprintln!("cancelled: every container of batch {batch_id} was removed");
         }
-        Err(e) => Err(e.to_string()),
+        return Ok(ExitCode::from(130));
+    }
+    Ok(if report.failed == 0 && report.cleanup_hosts.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The command that removes what a batch left on `hosts`.
+fn cleanup_command(batch: &str, hosts: &[String]) -> String {
+    let prog = std::env::args()
+        .next()
+        .unwrap_or_else(|| "launch".to_owned());
+    let mut cmd = format!("{prog} --cleanup {batch}");
+    for h in hosts {
+        cmd.push_str(&format!(" --host {h}"));
+    }
+    cmd
+}
+
+/// A line on stderr above the bar (or alone when there is no bar).
+fn note(bar: &ProgressBar, line: &str) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
     }
 }
 
-async fn drive_bar(bar: ProgressBar, events: chan::Receiver<Progress>) {
-    let (mut running, mut failed, mut retries) = (0i64, 0u64, 0u64);
+/// Drives the bar from the progress events: finished containers, in flight
+/// (created and not finished), failures, retries, engines down.
+async fn drive_bar(bar: ProgressBar, events: chan::Receiver<Progress>, hosts: Vec<String>) {
+    let mut in_flight = HashSet::new();
+    let (mut failed, mut retries) = (0u64, 0u64);
+    let started = std::time::Instant::now();
     while let Some(ev) = events.recv().await {
         match ev {
-            Progress::Started { .. } => running += 1,
-            Progress::Exited { .. } => {
-                running -= 1;
+            Progress::Created { index, .. } => {
+                in_flight.insert(index);
+            }
+            Progress::Retrying { index, .. } => {
+                in_flight.remove(&index);
+                retries += 1;
+            }
+            Progress::EngineDown {
+                engine,
+                kind,
+                reason,
+            } => {
+                let what = if kind == FailureKind::EngineTimeout {
+                    "stopped answering; marked down, its work moves to the other engines"
+                } else {
+                    "refused the connection; passed over for a while"
+                };
+                note(
+                    &bar,
+                    &format!(
+                        "[{:.1}s] engine {} {what} ({reason})",
+                        started.elapsed().as_secs_f64(),
+                        hosts.get(engine).map_or("?", String::as_str)
+                    ),
+                );
+            }
+            Progress::Finished(r) => {
+                in_flight.remove(&r.index);
+                if r.kind.is_some_and(|k| {
+                    !matches!(k, FailureKind::Cancelled | FailureKind::DeadlineExceeded)
+                }) {
+                    failed += 1;
+                }
                 bar.inc(1);
             }
-            Progress::Failed { .. } => {
-                failed += 1;
-                bar.inc(1);
-            }
-            Progress::Retrying { .. } => retries += 1,
             _ => {}
         }
         bar.set_message(format!(
-            "running {running}, failed {failed}, retries {retries}"
+            "in flight {}, failed {failed}, retries {retries}",
+            in_flight.len()
         ));
-        bar.tick();
     }
 }
 
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
+fn println_quiet(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
 fn print_report(report: &Report, json: bool) {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(report).expect("serialisable")
-        );
+    let text = if json {
+        let mut v = serde_json::to_value(report).expect("serialisable");
+        v["cleanup_command"] = if report.cleanup_hosts.is_empty() {
+            serde_json::Value::Null
+        } else {
+            cleanup_command(&report.batch, &report.cleanup_hosts).into()
+        };
+        serde_json::to_string_pretty(&v).expect("serialisable")
     } else {
-        print!("{report}");
-    }
+        report.to_string()
+    };
+    println_quiet(text.trim_end());
 }
 
 /// Makes sure the image is on `docker` and returns its name: `--image`

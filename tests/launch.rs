@@ -12,7 +12,9 @@ use futures::StreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stevedore::chan;
-use stevedore::docker::launch::{LaunchError, LaunchOptions, Launcher, Progress, BATCH_LABEL};
+use stevedore::docker::launch::{
+    EngineState, FailureKind, LaunchError, LaunchOptions, Launcher, Progress, BATCH_LABEL,
+};
 use stevedore::docker::{ContainerSpec, Docker, EventsOptions, Filters, ListOptions};
 use util::rt;
 
@@ -65,8 +67,9 @@ fn a_batch_of_40_at_concurrency_8_runs_exactly_and_leaves_nothing() {
         assert!(report.containers_per_s > 0.0);
         assert_eq!(report.reconciled, 0, "nothing needed reconciling");
         assert_eq!(leftovers(&d, &report.batch).await, 0);
-        // Progress: every container created, started, exited and removed once.
-        let mut seen = [0usize; 4];
+        // Progress: every container created, started, exited, removed and
+        // finished once.
+        let mut seen = [0usize; 5];
         while let Ok(p) = rx.try_recv() {
             match p {
                 Progress::Created { .. } => seen[0] += 1,
@@ -76,10 +79,24 @@ fn a_batch_of_40_at_concurrency_8_runs_exactly_and_leaves_nothing() {
                     seen[2] += 1
                 }
                 Progress::Removed { .. } => seen[3] += 1,
+                Progress::Finished(r) => {
+                    assert!(r.succeeded() && r.removed, "{r:?}");
+                    seen[4] += 1
+                }
                 other => panic!("unexpected {other:?}"),
             }
         }
-        assert_eq!(seen, [40; 4]);
+        assert_eq!(seen, [40; 5]);
+        // Per-container results, by index, each with its phases.
+        assert_eq!(report.containers.len(), 40);
+        for (i, r) in report.containers.iter().enumerate() {
+            assert_eq!(r.index, i);
+            assert_eq!((r.engine, r.exit_code, r.kind), (Some(0), Some(0), None));
+            assert!(r.timings.create.is_some() && r.timings.remove.is_some());
+        }
+        assert_eq!(report.not_removed, 0);
+        assert!(report.cleanup_hosts.is_empty());
+        assert_eq!(report.engines[0].state, EngineState::Up);
         // The JSON has the fields the demo promises.
         let json = serde_json::to_value(&report).unwrap();
         for key in [
@@ -90,6 +107,11 @@ fn a_batch_of_40_at_concurrency_8_runs_exactly_and_leaves_nothing() {
             "elapsed_s",
             "containers_per_s",
             "failures",
+            "engines",
+            "retries",
+            "not_removed",
+            "cleanup_hosts",
+            "containers",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
@@ -115,13 +137,20 @@ fn a_missing_image_fails_fast_with_one_clear_error_and_leaves_nothing() {
         let batch = o.batch_id.clone().unwrap();
         let t = Instant::now();
         let err = launcher.launch(&spec, &o, None).await.unwrap_err();
-        let LaunchError::Spec { reason, source } = &err else {
+        let LaunchError::Spec {
+            kind,
+            reason,
+            source,
+        } = &err
+        else {
             panic!("{err}")
         };
+        assert_eq!(*kind, FailureKind::ImageMissing);
         assert!(source.is_not_found());
         assert!(reason.contains("not-here"), "{reason}");
         assert!(
-            err.to_string().starts_with("the batch cannot run:"),
+            err.to_string()
+                .starts_with("the batch cannot run (image missing):"),
             "{err}"
         );
         assert!(t.elapsed() < Duration::from_secs(30), "it failed fast");
@@ -139,7 +168,12 @@ fn cancelling_mid_batch_leaves_nothing() {
             .cmd(["sleep", "30"])
             .network_mode("none");
         let (tx, rx) = chan::unbounded();
-        let batch = launcher.start(&spec, &opts(20, 4), Some(tx));
+        let mut o = opts(20, 4);
+        // Cooperative cleanup is what is tested here: give it all the time
+        // a loaded machine needs (the grace itself is tested in
+        // launch_faults.rs).
+        o.cancel_grace = Duration::from_secs(60);
+        let batch = launcher.start(&spec, &o, Some(tx));
         let id = batch.id().to_owned();
         let canceller = batch.canceller();
         // Cancel once four containers are running.
@@ -157,6 +191,11 @@ fn cancelling_mid_batch_leaves_nothing() {
         let report = batch.await.unwrap();
         assert!(report.cancelled >= 16, "{report}");
         assert_eq!(report.succeeded, 0);
+        assert_eq!(report.not_removed, 0, "{report}");
+        for r in &report.containers {
+            assert_eq!(r.kind, Some(FailureKind::Cancelled), "{r:?}");
+            assert!(r.removed, "{r:?}");
+        }
         assert_eq!(
             leftovers(&d, &id).await,
             0,
@@ -260,22 +299,31 @@ fn two_engines_one_killed_mid_batch_finishes_on_the_other_and_cleans_up_after_re
         );
         println!("{report}");
 
-        // Every container is accounted for, none cancelled.
+        // Every container is accounted for, none cancelled: the work lost
+        // with the second engine moved to the first.
         assert_eq!(report.count, 40);
         assert_eq!(report.succeeded + report.failed, 40, "{report}");
         assert_eq!(report.cancelled, 0);
-        // The batch finished on the first engine.
         let (on_a, on_b) = (report.engines[0].launched, report.engines[1].launched);
         assert!(on_b >= 3, "{report}");
         assert!(on_a + on_b >= 40, "{report}");
-        assert!(report.succeeded >= 40 - on_b, "{report}");
-        // Failures are reported clearly: each names the engine that died.
+        assert_eq!(report.engines[1].state, EngineState::WentDown, "{report}");
+        assert!(report.retried >= 3, "{report}");
+        assert!(
+            report
+                .retries
+                .iter()
+                .any(|r| r.from == host_b && r.to == a.host() && r.kind.is_engine_failure()),
+            "{report}"
+        );
+        // Failures, if any, are typed and name the engine that died.
         assert_eq!(
             report.failed,
             report.failures.iter().map(|f| f.count).sum::<usize>()
         );
         for f in &report.failures {
-            assert!(f.reason.contains(&host_b), "unclear failure: {f:?}");
+            assert_eq!(f.host.as_deref(), Some(host_b.as_str()), "{f:?}");
+            assert!(f.kind.is_engine_failure(), "{f:?}");
         }
         assert_eq!(
             leftovers(&a, &batch).await,

@@ -1,9 +1,22 @@
 //! `Docker`: a handle to one daemon — connection settings, version
 //! negotiation, the keep-alive pool and the request primitives every
 //! operation is built on.
+//!
+//! **Abandoned requests.** A request already written to a daemon executes
+//! even if the client gives up on it (a deadline, a dropped future): a
+//! frozen daemon runs it when it resumes, and it reads the next request on
+//! a connection only after answering the previous one, and drops what is
+//! queued once the client has closed it. So a pooled call dropped after its
+//! request was written does not close its connection: an *undertaker* task
+//! keeps it open, reads the reply (within [`ABANDONED_REQUEST_DEADLINE`])
+//! and then applies the call's undo, if it has one — a create's container
+//! is force-removed by the id in its reply, and so is a container whose
+//! start was abandoned by the launcher. [`Docker::abandoned_requests`]
+//! counts undertakers still waiting; [`Docker::settle`] waits for them.
 
 use super::error::{Error, Result};
 use super::http::{Conn, Framing, Head, Host, HttpError, Pool, Request};
+use crate::sync::WaitGroup;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +27,12 @@ pub const CLIENT_MAX_API_VERSION: &str = "1.43";
 pub const CLIENT_MIN_API_VERSION: &str = "1.24";
 /// Deadline of non-streaming calls unless configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long an engine has to accept a connection and answer the version
+/// ping of [`DockerBuilder::connect`], unless configured.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an abandoned request's connection is kept open for its reply
+/// (and its undo) before the undertaker gives up on it.
+pub const ABANDONED_REQUEST_DEADLINE: Duration = Duration::from_secs(15 * 60);
 const MAX_BODY: usize = 64 << 20;
 
 /// A client for one Docker daemon. Cheap to clone; clones share the
@@ -28,7 +47,23 @@ struct Inner {
     host_str: String,
     version: String,
     timeout: Duration,
+    connect_timeout: Duration,
     pool: Pool,
+    /// Undertakers and detached removals still running.
+    abandoned: WaitGroup,
+}
+
+/// What an undertaker does once the reply to an abandoned request arrives.
+#[derive(Debug, Clone)]
+pub(crate) enum Undo {
+    /// Nothing: the connection is only kept open so the request executes
+    /// (and is not cut short).
+    Nothing,
+    /// Force-remove this container (id or name), whatever the reply said.
+    Remove(String),
+    /// The request was a create: force-remove the container its 201 reply
+    /// names.
+    RemoveCreated,
 }
 
 /// Configures a [`Docker`] client.
@@ -37,6 +72,7 @@ pub struct DockerBuilder {
     host: Option<String>,
     version: Option<String>,
     timeout: Duration,
+    connect_timeout: Duration,
     max_idle: usize,
     idle_timeout: Duration,
 }
@@ -95,6 +131,7 @@ impl DockerBuilder {
                 .ok()
                 .filter(|v| !v.is_empty()),
             timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_idle: 8,
             idle_timeout: Duration::from_secs(30),
         }
@@ -120,6 +157,15 @@ impl DockerBuilder {
         self
     }
 
+    /// How long the engine has to accept a connection (every call), and
+    /// to answer the version ping of [`connect`](Self::connect) — for an
+    /// engine that accepts but never answers. Default
+    /// [`DEFAULT_CONNECT_TIMEOUT`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
     /// Idle connections kept for reuse.
     pub fn max_idle_connections(mut self, n: usize) -> Self {
         self.max_idle = n;
@@ -134,6 +180,17 @@ impl DockerBuilder {
 
     /// Creates the client; unless the version is pinned, pings the daemon
     /// and uses `min(CLIENT_MAX_API_VERSION, daemon's Api-Version)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connect`] for a host that cannot be parsed or reached,
+    /// [`Error::Timeout`] when the engine accepts but does not answer
+    /// within the connect timeout, [`Error::Api`] for a daemon older than
+    /// [`CLIENT_MIN_API_VERSION`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it leaves nothing behind but a ping (see the module docs).
     pub async fn connect(self) -> Result<Docker> {
         let host_str = self
             .host
@@ -148,7 +205,9 @@ impl DockerBuilder {
             host_str,
             version: self.version.clone().unwrap_or_default(),
             timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
             pool: Pool::new(self.max_idle, self.idle_timeout),
+            abandoned: WaitGroup::new(),
         };
         if let Some(v) = &self.version {
             if parse_version(v).is_none() {
@@ -214,6 +273,12 @@ impl Docker {
         &self.inner.host_str
     }
 
+    /// Where the daemon listens, parsed (two clients of one engine have
+    /// equal endpoints).
+    pub(crate) fn endpoint(&self) -> &Host {
+        &self.inner.host
+    }
+
     /// The API version in use (every request carries `/v{version}`).
     pub fn api_version(&self) -> &str {
         &self.inner.version
@@ -222,6 +287,49 @@ impl Docker {
     /// The deadline of non-streaming calls.
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
+    }
+
+    /// How long the engine has to accept a connection and answer the
+    /// version ping.
+    pub fn connect_timeout(&self) -> Duration {
+        self.inner.connect_timeout
+    }
+
+    /// Abandoned requests whose reply (and undo) is still awaited, plus
+    /// removals running in the background (see the module docs).
+    pub fn abandoned_requests(&self) -> usize {
+        self.inner.abandoned.count()
+    }
+
+    /// Waits until no abandoned request is left: every request this client
+    /// gave up on has been answered and undone, or given up for good after
+    /// [`ABANDONED_REQUEST_DEADLINE`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only waits.
+    pub async fn settle(&self) {
+        self.inner.abandoned.wait().await;
+    }
+
+    /// Force-removes `id` in a detached task counted by
+    /// [`abandoned_requests`](Self::abandoned_requests): for a container
+    /// the caller can no longer wait for (its engine stopped answering).
+    pub(crate) fn remove_detached(&self, id: &str) {
+        let Some(h) = crate::runtime::Handle::try_current() else {
+            return;
+        };
+        let done = Done::new(&self.inner.abandoned);
+        let (docker, id) = (self.clone(), id.to_owned());
+        drop(h.spawn(async move {
+            let _done = done;
+            let opts = super::RemoveOptions {
+                force: true,
+                volumes: true,
+            };
+            let _ =
+                crate::time::timeout(ABANDONED_REQUEST_DEADLINE, docker.remove(&id, opts)).await;
+        }));
     }
 
     /// Idle pooled connections (for tests and diagnostics).
@@ -235,17 +343,27 @@ impl Docker {
     }
 
     async fn open(&self) -> Result<Conn> {
-        Conn::open(&self.inner.host)
-            .await
-            .map_err(|source| Error::Connect {
-                host: self.inner.host_str.clone(),
-                source,
-            })
+        let after = self.inner.connect_timeout;
+        let opened = match crate::time::timeout(after, Conn::open(&self.inner.host)).await {
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("not connected within {after:?}"),
+            )),
+        };
+        opened.map_err(|source| Error::Connect {
+            host: self.inner.host_str.clone(),
+            source,
+        })
     }
 
-    /// `GET /_ping` without a version prefix; returns `Api-Version`.
+    /// `GET /_ping` without a version prefix, within the connect timeout;
+    /// returns `Api-Version`.
     async fn ping_version(&self) -> Result<String> {
-        let resp = self.call(Request::new("GET", "/_ping".to_owned())).await?;
+        let req = Request::new("GET", "/_ping".to_owned());
+        let resp = self
+            .call_with(req, Undo::Nothing, self.inner.connect_timeout)
+            .await?;
         if resp.status != 200 {
             return Err(Error::from_status(resp.status, &resp.body));
         }
@@ -256,10 +374,15 @@ impl Docker {
     }
 
     /// Sends `req` on a pooled connection and reads the whole response,
-    /// all within the deadline.
-    pub(crate) async fn call(&self, req: Request) -> Result<Response> {
-        let after = self.inner.timeout;
-        match crate::time::timeout(after, self.call_inner(&req)).await {
+    /// all within `after`. Abandoned after the request was written, the
+    /// connection goes to an undertaker that applies `undo`.
+    pub(crate) async fn call_with(
+        &self,
+        req: Request,
+        undo: Undo,
+        after: Duration,
+    ) -> Result<Response> {
+        match crate::time::timeout(after, self.call_inner(&req, undo)).await {
             Ok(r) => r,
             Err(_) => Err(Error::Timeout {
                 what: req.what(),
@@ -268,31 +391,54 @@ impl Docker {
         }
     }
 
-    async fn call_inner(&self, req: &Request) -> Result<Response> {
+    async fn call_inner(&self, req: &Request, undo: Undo) -> Result<Response> {
         let what = req.what();
         let mut retried = false;
         loop {
-            let mut conn = match self.inner.pool.take() {
+            let conn = match self.inner.pool.take() {
                 Some(c) => c,
                 None => self.open().await?,
             };
+            // From here until the reply is read, dropping this future
+            // hands the connection to an undertaker.
+            let mut pending = Pending {
+                docker: self,
+                conn: Some(conn),
+                method: req.method,
+                phase: Phase::AwaitingHead,
+                undo: undo.clone(),
+            };
+            let conn = pending.conn.as_mut().expect("just set");
             let head = match conn.send(req).await {
                 Ok(h) => h,
                 // A pooled connection the daemon had dropped: the request
                 // never arrived, so it is safe to send it once more.
                 Err(HttpError::Stale(_)) if !retried => {
+                    pending.disarm();
                     retried = true;
                     continue;
                 }
-                Err(e) => return Err(map_http(&what, e)),
+                Err(e) => {
+                    pending.disarm();
+                    return Err(map_http(&what, e));
+                }
             };
-            let mut framing = head.framing(req.method).map_err(|e| map_http(&what, e))?;
+            let framing = match head.framing(req.method) {
+                Ok(f) => f,
+                Err(e) => {
+                    pending.disarm();
+                    return Err(map_http(&what, e));
+                }
+            };
             let reusable = head.keep_alive() && !matches!(framing, Framing::Close);
-            let body = conn
-                .body_to_end(&mut framing, MAX_BODY)
-                .await
-                .map_err(|e| map_http(&what, e))?;
-            if reusable {
+            pending.phase = Phase::Body {
+                status: head.status,
+                framing,
+            };
+            let body = pending.read_body().await;
+            let conn = pending.disarm();
+            let body = body.map_err(|e| map_http(&what, e))?;
+            if let (true, Some(conn)) = (reusable, conn) {
                 self.inner.pool.put(conn);
             }
             return Ok(Response {
@@ -305,7 +451,12 @@ impl Docker {
 
     /// Like [`call`](Self::call), turning non-success statuses into errors.
     pub(crate) async fn call_ok(&self, req: Request) -> Result<Response> {
-        let resp = self.call(req).await?;
+        self.call_ok_with(req, Undo::Nothing).await
+    }
+
+    /// Like [`call_ok`](Self::call_ok), with an undo if abandoned.
+    pub(crate) async fn call_ok_with(&self, req: Request, undo: Undo) -> Result<Response> {
+        let resp = self.call_with(req, undo, self.inner.timeout).await?;
         if (200..300).contains(&resp.status) || resp.status == 304 {
             Ok(resp)
         } else {
@@ -348,6 +499,116 @@ impl Docker {
             Ok(r) => r,
             Err(_) => Err(Error::Timeout { what, after }),
         }
+    }
+}
+
+/// Where a pooled call is in its exchange.
+enum Phase {
+    /// The request was (being) written; no reply yet.
+    AwaitingHead,
+    /// The head arrived; the body is being read.
+    Body { status: u16, framing: Framing },
+}
+
+/// A pooled call in flight: owns its connection until the reply is read.
+/// Dropped armed (the call was abandoned), it hands the connection to an
+/// undertaker instead of closing it.
+struct Pending<'a> {
+    docker: &'a Docker,
+    /// `Some` while armed.
+    conn: Option<Conn>,
+    method: &'static str,
+    phase: Phase,
+    undo: Undo,
+}
+
+impl Pending<'_> {
+    async fn read_body(&mut self) -> Result<Vec<u8>, HttpError> {
+        let (Some(conn), Phase::Body { framing, .. }) = (self.conn.as_mut(), &mut self.phase)
+        else {
+            unreachable!("read_body after the head")
+        };
+        conn.body_to_end(framing, MAX_BODY).await
+    }
+
+    /// The exchange is over (or failed): nothing to undertake.
+    fn disarm(&mut self) -> Option<Conn> {
+        self.conn.take()
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        let Some(h) = crate::runtime::Handle::try_current() else {
+            return;
+        };
+        let phase = std::mem::replace(&mut self.phase, Phase::AwaitingHead);
+        let undo = std::mem::replace(&mut self.undo, Undo::Nothing);
+        let done = Done::new(&self.docker.inner.abandoned);
+        let (docker, method) = (self.docker.clone(), self.method);
+        drop(h.spawn(async move {
+            let _done = done;
+            let _ = crate::time::timeout(
+                ABANDONED_REQUEST_DEADLINE,
+                undertake(docker, conn, method, phase, undo),
+            )
+            .await;
+        }));
+    }
+}
+
+/// Reads the reply to an abandoned request, then applies its undo.
+async fn undertake(docker: Docker, mut conn: Conn, method: &'static str, phase: Phase, undo: Undo) {
+    let (status, mut framing) = match phase {
+        Phase::AwaitingHead => {
+            let Ok(head) = conn.read_head().await else {
+                return;
+            };
+            let Ok(framing) = head.framing(method) else {
+                return;
+            };
+            (head.status, framing)
+        }
+        Phase::Body { status, framing } => (status, framing),
+    };
+    let Ok(body) = conn.body_to_end(&mut framing, 1 << 20).await else {
+        return;
+    };
+    drop(conn);
+    let target = match undo {
+        Undo::Nothing => return,
+        Undo::Remove(target) => target,
+        Undo::RemoveCreated if status == 201 => {
+            match serde_json::from_slice::<super::models::CreatedContainer>(&body) {
+                Ok(c) if !c.id.is_empty() => c.id,
+                _ => return,
+            }
+        }
+        Undo::RemoveCreated => return,
+    };
+    let opts = super::RemoveOptions {
+        force: true,
+        volumes: true,
+    };
+    let _ = docker.remove(&target, opts).await;
+}
+
+/// Marks one abandoned request done when dropped.
+struct Done(WaitGroup);
+
+impl Done {
+    fn new(wg: &WaitGroup) -> Done {
+        wg.add(1);
+        Done(wg.clone())
+    }
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.done();
     }
 }
 

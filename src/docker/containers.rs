@@ -1,6 +1,6 @@
 //! Container lifecycle calls.
 
-use super::client::{parse_json, Docker, Streaming};
+use super::client::{parse_json, Docker, Streaming, Undo};
 use super::error::{Error, Result};
 use super::filters::{with_query, ListOptions, RemoveOptions};
 use super::http::{encode_query, Request};
@@ -122,9 +122,21 @@ impl Docker {
         self.get_json("/version").await
     }
 
-    /// Creates a container. A missing image is [`Error::NotFound`], a name
-    /// in use [`Error::Conflict`], an empty or malformed image reference
-    /// [`Error::InvalidReference`] (nothing is sent).
+    /// Creates a container.
+    ///
+    /// # Errors
+    ///
+    /// A missing image (or network) is [`Error::NotFound`], a name in use
+    /// [`Error::Conflict`], an invalid option `Error::Api` with status 400,
+    /// an empty or malformed image reference [`Error::InvalidReference`]
+    /// (nothing is sent).
+    ///
+    /// # Cancel safety
+    ///
+    /// If the call is dropped or times out after the request was sent, the
+    /// container the daemon may still create is force-removed once its
+    /// reply arrives (see [`Docker::settle`]): a create either returns the
+    /// container or leaves none.
     pub async fn create(&self, spec: &ContainerSpec) -> Result<CreatedContainer> {
         ImageRef::parse(spec.image())?;
         let path = with_query(
@@ -134,17 +146,24 @@ impl Docker {
         let body = serde_json::to_vec(&spec.to_json()).expect("serialisable");
         let req = Request::new("POST", self.url(&path)).json(body);
         let what = req.what();
-        let resp = self.call_ok(req).await?;
+        let resp = self.call_ok_with(req, Undo::RemoveCreated).await?;
         parse_json(&what, &resp.body)
     }
 
     /// Starts a container; starting a running one is not an error.
     pub async fn start(&self, id: &str) -> Result<Started> {
+        self.start_with(id, Undo::Nothing).await
+    }
+
+    /// [`start`](Self::start) with an undo for when it is abandoned (the
+    /// launcher and `run` force-remove a container whose start they gave
+    /// up on, so a late start on a resumed daemon is harmless).
+    pub(crate) async fn start_with(&self, id: &str, undo: Undo) -> Result<Started> {
         let req = Request::new(
             "POST",
             self.url(&format!("/containers/{}/start", path_id(id))),
         );
-        let resp = self.call_ok(req).await?;
+        let resp = self.call_ok_with(req, undo).await?;
         Ok(if resp.status == 304 {
             Started::AlreadyRunning
         } else {
@@ -201,6 +220,15 @@ impl Docker {
     pub async fn start_watched(&self, id: &str) -> Result<Wait> {
         let wait = self.wait_registered(id, WaitCondition::NextExit).await?;
         self.start(id).await?;
+        Ok(wait)
+    }
+
+    /// [`start_watched`](Self::start_watched) for a container the caller
+    /// owns: if the start is abandoned, the container is force-removed
+    /// once the daemon answers it.
+    pub(crate) async fn start_watched_owned(&self, id: &str) -> Result<Wait> {
+        let wait = self.wait_registered(id, WaitCondition::NextExit).await?;
+        self.start_with(id, Undo::Remove(id.to_owned())).await?;
         Ok(wait)
     }
 

@@ -7,6 +7,9 @@ use std::io;
 use std::time::Duration;
 
 /// Everything a Docker call can fail with.
+///
+/// `Clone`: an I/O error is cloned by its OS error code when it has one,
+/// else by its kind and message (`io::Error` itself is not `Clone`).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -65,6 +68,54 @@ pub enum Error {
     /// The project's minimal image could not be built or is not what its
     /// recipe makes.
     MinimalImage(MinimalImageError),
+}
+
+impl Clone for Error {
+    fn clone(&self) -> Error {
+        match self {
+            Error::Connect { host, source } => Error::Connect {
+                host: host.clone(),
+                source: clone_io(source),
+            },
+            Error::Io { context, source } => Error::Io {
+                context: context.clone(),
+                source: clone_io(source),
+            },
+            Error::Api { status, message } => Error::Api {
+                status: *status,
+                message: message.clone(),
+            },
+            Error::NotFound { message } => Error::NotFound {
+                message: message.clone(),
+            },
+            Error::Conflict { message } => Error::Conflict {
+                message: message.clone(),
+            },
+            Error::Protocol(m) => Error::Protocol(m.clone()),
+            Error::Timeout { what, after } => Error::Timeout {
+                what: what.clone(),
+                after: *after,
+            },
+            Error::InvalidReference(e) => Error::InvalidReference(e.clone()),
+            Error::ImageUnavailable {
+                reference,
+                host,
+                source,
+            } => Error::ImageUnavailable {
+                reference: reference.clone(),
+                host: host.clone(),
+                source: source.clone(),
+            },
+            Error::MinimalImage(e) => Error::MinimalImage(e.clone()),
+        }
+    }
+}
+
+fn clone_io(e: &io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(e.kind(), e.to_string()),
+    }
 }
 
 /// Podman's `cause`s that dockerd reports as 409: a container name taken

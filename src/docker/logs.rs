@@ -201,6 +201,11 @@ impl Docker {
     /// All output of a container so far, `(stdout, stderr)`, read under the
     /// client's deadline like any non-streaming call. `tty` as in
     /// [`LogsOptions::tty`].
+    ///
+    /// This is what the daemon's log driver kept: the default json-file
+    /// driver rotates, so a large output comes back cut (22 MB of 50 MB
+    /// here). To see all of it, attach before the start, as
+    /// [`Docker::run`] does.
     pub async fn output(&self, id: &str, tty: Option<bool>) -> Result<(Vec<u8>, Vec<u8>)> {
         let opts = LogsOptions {
             tty,

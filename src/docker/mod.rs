@@ -57,7 +57,8 @@ mod spec;
 
 pub use self::attach::{AttachInput, AttachOptions, Attached};
 pub use self::client::{
-    Docker, DockerBuilder, CLIENT_MAX_API_VERSION, CLIENT_MIN_API_VERSION, DEFAULT_TIMEOUT,
+    Docker, DockerBuilder, ABANDONED_REQUEST_DEADLINE, CLIENT_MAX_API_VERSION,
+    CLIENT_MIN_API_VERSION, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use self::codec::{LogChunk, StreamKind};
 pub use self::containers::{Started, Stopped, Wait, WaitCondition};

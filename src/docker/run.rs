@@ -1,10 +1,12 @@
 //! `run`: `docker run --rm` as one call.
 
+use super::attach::AttachOptions;
 use super::client::Docker;
-use super::error::Result;
+use super::error::{Error, Result};
 use super::filters::RemoveOptions;
 use super::spec::ContainerSpec;
 use crate::runtime::Handle;
+use futures::future::Either;
 use std::time::{Duration, Instant};
 
 /// What a container did.
@@ -33,7 +35,7 @@ pub struct RunTimings {
     pub start: Duration,
     /// From started to exited.
     pub wait: Duration,
-    /// Collecting the output.
+    /// Reading the rest of the output after the exit.
     pub logs: Duration,
     /// `remove`.
     pub remove: Duration,
@@ -68,13 +70,7 @@ impl Drop for RemoveGuard {
         };
         let id = std::mem::take(&mut self.id);
         match Handle::try_current() {
-            Some(h) => drop(h.spawn(async move {
-                let opts = RemoveOptions {
-                    force: true,
-                    volumes: true,
-                };
-                let _ = docker.remove(&id, opts).await;
-            })),
+            Some(_) => docker.remove_detached(&id),
             None => eprintln!(
                 "stevedore: cannot remove container {id}: no runtime to run the cleanup on"
             ),
@@ -84,13 +80,25 @@ impl Drop for RemoveGuard {
 
 impl Docker {
     /// Runs a container to completion and removes it, like
-    /// `docker run --rm`: create → register the wait → start → wait →
-    /// collect output → remove.
+    /// `docker run --rm`: create → attach → register the wait → start →
+    /// wait while reading the output → remove.
+    ///
+    /// The output is read from an attach opened before the start, while
+    /// the container runs, so all of it comes back, however large (the
+    /// log driver's rotation does not apply); it is held in memory.
+    ///
+    /// # Errors
+    ///
+    /// Any error of the calls it makes; [`Error::Timeout`] if the output
+    /// does not reach its end within the client's deadline after the exit
+    /// (output is never silently cut short).
+    ///
+    /// # Cancel safety
     ///
     /// The container is always removed: on success, on any error after it
     /// was created, and if this future is dropped (by a detached cleanup
-    /// task). `auto_remove` in the spec is ignored, since the output is read
-    /// after the exit.
+    /// task; a create or start abandoned mid-request is undone when the
+    /// daemon answers it). `auto_remove` in the spec is ignored.
     pub async fn run(&self, spec: &ContainerSpec) -> Result<RunOutput> {
         let total = Instant::now();
         let owned;
@@ -143,14 +151,42 @@ impl Docker {
         timings: &mut RunTimings,
     ) -> Result<(i64, Vec<u8>, Vec<u8>)> {
         let t = Instant::now();
-        let wait = self.start_watched(id).await?;
+        let opts = AttachOptions {
+            stdin: false,
+            stdout: true,
+            stderr: true,
+            logs: false,
+            tty: Some(tty),
+        };
+        let attached = self.attach(id, &opts).await?;
+        let wait = self.start_watched_owned(id).await?;
         timings.start = t.elapsed();
         let t = Instant::now();
-        let exit = wait.await?;
-        timings.wait = t.elapsed();
-        let t = Instant::now();
-        let (stdout, stderr) = self.output(id, Some(tty)).await?;
-        timings.logs = t.elapsed();
-        Ok((exit.status_code, stdout, stderr))
+        let collect = attached.output.collect_output();
+        futures::pin_mut!(collect);
+        let (exit, output) = match futures::future::select(wait, collect).await {
+            Either::Left((exit, collect)) => {
+                timings.wait = t.elapsed();
+                // The attach ends with the container: drain what is left.
+                let t = Instant::now();
+                let after = self.timeout();
+                let output =
+                    crate::time::timeout(after, collect)
+                        .await
+                        .map_err(|_| Error::Timeout {
+                            what: format!("reading the output of {id} to its end"),
+                            after,
+                        });
+                timings.logs = t.elapsed();
+                (exit?, output??)
+            }
+            Either::Right((output, wait)) => {
+                let output = output?;
+                let exit = wait.await?;
+                timings.wait = t.elapsed();
+                (exit, output)
+            }
+        };
+        Ok((exit.status_code, output.0, output.1))
     }
 }

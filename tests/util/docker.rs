@@ -18,6 +18,25 @@ pub async fn docker() -> Docker {
     }
 }
 
+/// The engine the tests run on, as a host string: `DOCKER_HOST` when set
+/// and non-empty (as the client reads it), else the default socket.
+pub fn main_host() -> String {
+    match std::env::var("DOCKER_HOST") {
+        Ok(h) if !h.is_empty() => h,
+        _ => "unix:///var/run/docker.sock".to_owned(),
+    }
+}
+
+/// [`main_host`]'s socket path without the scheme (for "the same engine
+/// spelled twice" checks); `None` for a non-Unix engine.
+pub fn main_socket_path() -> Option<String> {
+    let h = main_host();
+    if let Some(p) = h.strip_prefix("unix://") {
+        return Some(p.to_owned());
+    }
+    h.starts_with('/').then_some(h)
+}
+
 /// The project's minimal image, as the demo uses it (busybox when the host
 /// has it, else the host's own tools; `STEVEDORE_BUSYBOX=none` forces the
 /// latter), imported on first use.

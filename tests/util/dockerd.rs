@@ -111,6 +111,27 @@ impl SecondDaemon {
         }
     }
 
+    /// Freezes the daemon (SIGSTOP): it still accepts connections (the
+    /// kernel's backlog) but answers nothing until [`thaw`](Self::thaw).
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Resumes a frozen daemon (SIGCONT); requests written meanwhile run now.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("the daemon runs").id();
+        let ok = Command::new("kill")
+            .arg(sig)
+            .arg(pid.to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {pid} failed");
+    }
+
     /// Starts it again on the same directories.
     pub fn restart(&mut self) {
         self.kill();
@@ -136,6 +157,11 @@ fn ping(socket: &Path) -> bool {
 impl Drop for SecondDaemon {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A frozen daemon cannot shut down.
+            let _ = Command::new("kill")
+                .arg("-CONT")
+                .arg(child.id().to_string())
+                .status();
             // SIGTERM for a clean shutdown, then make sure.
             let _ = Command::new("kill")
                 .arg("-TERM")

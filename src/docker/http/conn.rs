@@ -174,7 +174,7 @@ impl Conn {
         self.read_head().await
     }
 
-    async fn read_head(&mut self) -> Result<Head, HttpError> {
+    pub(crate) async fn read_head(&mut self) -> Result<Head, HttpError> {
         let mut got_any = false;
         loop {
             if self.pos < self.buf.len() {

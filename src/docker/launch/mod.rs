@@ -4,192 +4,75 @@
 //! `concurrency` in flight. The engine of it is the task pool: a jobs
 //! channel feeding `concurrency` worker tasks, a results channel, and a
 //! WaitGroup over the workers that closes it. Each container goes create →
-//! wait registered → start → wait → (logs) → remove, timed per phase, and
-//! reports [`Progress`] as it goes.
+//! (attach) → wait registered → start → wait → remove, timed per phase,
+//! and reports [`Progress`] as it goes; its [`ContainerResult`] streams out
+//! as [`Progress::Finished`] and into the [`Report`].
+//!
+//! **Bounded in time.** Every engine call has a deadline; an engine is
+//! pinged every half second and one that does not answer within
+//! [`LaunchOptions::connect_timeout`] is marked down: its calls in flight
+//! are abandoned at once and its work moves to the other engines.
+//! [`LaunchOptions::timeout`] bounds each container, [`LaunchOptions::deadline`]
+//! the batch, and a cancelled batch ends within
+//! [`LaunchOptions::cancel_grace`].
 //!
 //! **Nothing is leaked.** Every container carries the label
 //! `stevedore.batch=<id>` and a name of its own (`<id>-<index>`). Whatever
-//! happens — a failure, the daemon dying, the launch future being dropped
-//! (Ctrl-C in the demo) — the workers remove what they created, and the
-//! batch ends by listing its label on every engine and removing what is
-//! left. Cancellation is cooperative: no create is abandoned mid-request,
-//! where the daemon could still finish it after the sweep. Containers on an
-//! engine that died are removed by [`Launcher::cleanup`] once it is back.
+//! happens, the workers remove what they created, and the batch ends by
+//! listing its label on every engine that answers and removing what is
+//! left. A request abandoned on an engine that stopped answering still
+//! runs when it resumes, so each is handed to an undertaker that waits for
+//! the reply and force-removes the container it created or started (see
+//! [`Docker::settle`]); this holds while the process lives. The report
+//! names every container not seen removed and the engines to run
+//! [`Launcher::cleanup`] on.
 //!
-//! **Failures.** Transient errors before a container started (connection
-//! refused during a daemon restart, timeouts, 5xx) are retried with
-//! exponential backoff up to [`RetryPolicy::max_attempts`], on another
-//! engine if one is up; a create whose reply was lost is recognised by its
-//! name rather than duplicated. After a container started, a failure is
-//! reported, not retried (it may have run). A spec that cannot work — a
-//! missing image, an invalid option or command — stops the batch at once
-//! with one [`LaunchError::Spec`].
+//! **Failures** carry a [`FailureKind`]. Engine failures (unreachable,
+//! not answering, 5xx) are retried with exponential backoff up to
+//! [`RetryPolicy::max_attempts`], on another engine if one is up; a create
+//! whose reply was lost is recognised by its name rather than duplicated.
+//! Failures of the container (exit code, [`FailureKind::TimedOut`], OOM)
+//! are reported, not retried. A spec that cannot work — a missing image,
+//! an invalid option or command — stops the batch at once with one
+//! [`LaunchError::Spec`].
 //!
 //! **Several engines.** Each container goes to the reachable engine with
-//! the fewest in flight; an engine that stops answering is passed over, so
-//! its remaining work moves to the others.
+//! the fewest in flight. [`Launcher::connect`] skips (and reports) hosts
+//! that cannot be reached.
 
-mod batch;
+mod cancel;
+mod container;
 mod engine;
+mod error;
+mod failure;
+mod options;
+mod output;
+mod pool;
+mod progress;
+mod reconcile;
 mod report;
+mod retry;
 
-pub use self::report::{EngineReport, FailureCount, PhaseStats, Phases, Report};
+pub use self::error::LaunchError;
+pub use self::failure::FailureKind;
+pub use self::options::{LaunchOptions, RetryPolicy, MAX_CONCURRENCY, MAX_COUNT};
+pub use self::progress::Progress;
+pub use self::report::{
+    ContainerResult, ContainerTimings, EngineReport, EngineState, FailureCount, OutputReport,
+    PhaseStats, Phases, Report, RetryCount,
+};
 
-use self::engine::Engine;
-use super::{ContainerSpec, Docker, Error};
+use self::cancel::{Reason, Signals};
+use super::{ContainerSpec, Docker, DockerBuilder, Error};
 use crate::chan::Sender;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 /// The label that marks a batch's containers.
 pub const BATCH_LABEL: &str = "stevedore.batch";
-
-/// How to launch a batch.
-#[derive(Debug, Clone)]
-pub struct LaunchOptions {
-    /// Containers to run.
-    pub count: usize,
-    /// Most containers in flight at once.
-    pub concurrency: usize,
-    /// Read each container's output after it exits.
-    pub collect_logs: bool,
-    /// Keep containers that ran to completion (failed or cancelled ones are
-    /// always removed).
-    pub keep: bool,
-    /// Retries of transient failures.
-    pub retry: RetryPolicy,
-    /// The batch id; generated if `None`.
-    pub batch_id: Option<String>,
-}
-
-impl LaunchOptions {
-    /// `count` containers, 8 at a time, no logs, removed afterwards.
-    pub fn new(count: usize) -> LaunchOptions {
-        LaunchOptions {
-            count,
-            concurrency: 8,
-            collect_logs: false,
-            keep: false,
-            retry: RetryPolicy::default(),
-            batch_id: None,
-        }
-    }
-}
-
-/// Retries of transient failures: `max_attempts` in all, backing off from
-/// `initial_backoff`, doubling up to `max_backoff`.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts per container, the first included.
-    pub max_attempts: u32,
-    /// Wait before the first retry.
-    pub initial_backoff: Duration,
-    /// Longest wait between retries.
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(2),
-        }
-    }
-}
-
-/// What happened to one container (`index` in `0..count`; `engine` indexes
-/// [`Launcher::hosts`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Progress {
-    /// Created.
-    Created {
-        /// Which container.
-        index: usize,
-        /// On which engine.
-        engine: usize,
-        /// Its id.
-        id: String,
-    },
-    /// Started.
-    Started {
-        /// Which container.
-        index: usize,
-        /// On which engine.
-        engine: usize,
-    },
-    /// Exited.
-    Exited {
-        /// Which container.
-        index: usize,
-        /// On which engine.
-        engine: usize,
-        /// With this code.
-        exit_code: i64,
-    },
-    /// Removed.
-    Removed {
-        /// Which container.
-        index: usize,
-        /// On which engine.
-        engine: usize,
-    },
-    /// A transient failure; trying again.
-    Retrying {
-        /// Which container.
-        index: usize,
-        /// The engine that failed.
-        engine: usize,
-        /// The attempt about to be made (1 = first retry).
-        attempt: u32,
-        /// Why.
-        reason: String,
-    },
-    /// Failed for good.
-    Failed {
-        /// Which container.
-        index: usize,
-        /// On which engine, if it got that far.
-        engine: Option<usize>,
-        /// Why.
-        reason: String,
-    },
-}
-
-/// Why a batch stopped.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum LaunchError {
-    /// The spec cannot work (missing image, invalid option or command). The
-    /// batch stopped early; nothing it created is left.
-    Spec {
-        /// A readable reason.
-        reason: String,
-        /// The daemon's error.
-        source: Error,
-    },
-}
-
-impl fmt::Display for LaunchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LaunchError::Spec { reason, .. } => write!(f, "the batch cannot run: {reason}"),
-        }
-    }
-}
-
-impl std::error::Error for LaunchError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            LaunchError::Spec { source, .. } => Some(source),
-        }
-    }
-}
 
 /// A running batch: a future of its [`Report`].
 #[must_use = "a batch runs only while awaited"]
@@ -226,14 +109,29 @@ impl fmt::Debug for Batch {
 }
 
 /// Cancels a [`Batch`]: no new container is started, those in flight are
-/// removed, and the batch's future completes with its report.
-#[derive(Debug, Clone)]
-pub struct Canceller(Sender<()>);
+/// killed and removed, and the batch's future completes with its report
+/// within [`LaunchOptions::cancel_grace`].
+#[derive(Clone)]
+pub struct Canceller(Arc<Signals>);
 
 impl Canceller {
     /// Cancels the batch (idempotent).
     pub fn cancel(&self) {
-        self.0.close();
+        self.0.cancel(Reason::User);
+    }
+
+    /// Whether the batch was cancelled (by this handle, its deadline, or a
+    /// spec error).
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+}
+
+impl fmt::Debug for Canceller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Canceller")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
     }
 }
 
@@ -250,28 +148,125 @@ pub struct CleanupReport {
 /// Launches batches over one or more engines.
 #[derive(Clone)]
 pub struct Launcher {
-    engines: Arc<[Engine]>,
+    engines: Arc<[Docker]>,
+    unreachable: Arc<[(String, Error)]>,
 }
 
 impl Launcher {
-    /// A launcher over `engines` (at least one).
+    /// A launcher over `engines`.
     ///
     /// # Panics
     ///
-    /// If `engines` is empty.
+    /// If `engines` is empty or names one engine twice; see
+    /// [`try_new`](Self::try_new).
     pub fn new(engines: Vec<Docker>) -> Launcher {
-        assert!(!engines.is_empty(), "a launcher needs at least one engine");
-        Launcher {
-            engines: engines.into_iter().map(Engine::new).collect(),
-        }
+        Launcher::try_new(engines).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// The engines' hosts, in order.
+    /// A launcher over `engines`.
+    ///
+    /// # Errors
+    ///
+    /// [`LaunchError::NoEngines`] for none, [`LaunchError::DuplicateEngine`]
+    /// when two clients talk to the same host.
+    pub fn try_new(engines: Vec<Docker>) -> Result<Launcher, LaunchError> {
+        if engines.is_empty() {
+            return Err(LaunchError::NoEngines);
+        }
+        for (i, d) in engines.iter().enumerate() {
+            if engines[..i].iter().any(|o| o.endpoint() == d.endpoint()) {
+                return Err(LaunchError::DuplicateEngine {
+                    host: d.host().to_owned(),
+                });
+            }
+        }
+        Ok(Launcher {
+            engines: engines.into(),
+            unreachable: Arc::new([]),
+        })
+    }
+
+    /// Connects to every host at once (each with `builder`'s settings, so
+    /// its connect timeout bounds how long a silent host can delay this).
+    /// Hosts that cannot be reached are skipped and listed in
+    /// [`unreachable`](Self::unreachable) and in every report.
+    ///
+    /// # Errors
+    ///
+    /// [`LaunchError::InvalidOptions`] for a host that cannot be parsed,
+    /// [`LaunchError::NoEngines`] for no host,
+    /// [`LaunchError::DuplicateEngine`] for a host given twice (checked
+    /// before connecting), [`LaunchError::Unreachable`] when none answers.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it leaves nothing behind but pings.
+    pub async fn connect(
+        hosts: &[String],
+        builder: DockerBuilder,
+    ) -> Result<Launcher, LaunchError> {
+        if hosts.is_empty() {
+            return Err(LaunchError::NoEngines);
+        }
+        let mut parsed = Vec::new();
+        for h in hosts {
+            let ep = super::http::Host::parse(h).map_err(|reason| LaunchError::InvalidOptions {
+                option: "host",
+                reason,
+            })?;
+            if parsed.contains(&ep) {
+                return Err(LaunchError::DuplicateEngine { host: h.clone() });
+            }
+            parsed.push(ep);
+        }
+        let connects = hosts
+            .iter()
+            .map(|h| builder.clone().host(h.clone()).connect());
+        let results = futures::future::join_all(connects).await;
+        let (mut engines, mut unreachable) = (Vec::new(), Vec::new());
+        for (h, r) in hosts.iter().zip(results) {
+            match r {
+                Ok(d) => engines.push(d),
+                Err(e) => unreachable.push((h.clone(), e)),
+            }
+        }
+        if engines.is_empty() {
+            return Err(LaunchError::Unreachable {
+                engines: unreachable,
+            });
+        }
+        Ok(Launcher {
+            engines: engines.into(),
+            unreachable: unreachable.into(),
+        })
+    }
+
+    /// The engines' hosts, in order (progress events and results index
+    /// them).
     pub fn hosts(&self) -> Vec<String> {
         self.engines.iter().map(|e| e.host().to_owned()).collect()
     }
 
+    /// The engines, in order.
+    pub fn engines(&self) -> &[Docker] {
+        &self.engines
+    }
+
+    /// Hosts [`connect`](Self::connect) could not reach, and why.
+    pub fn unreachable(&self) -> &[(String, Error)] {
+        &self.unreachable
+    }
+
     /// Runs a batch and reports on it; see [`start`](Self::start).
+    ///
+    /// # Errors
+    ///
+    /// See [`start`](Self::start).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it cancels the batch and removes its containers in the
+    /// background.
     pub async fn launch(
         &self,
         spec: &ContainerSpec,
@@ -283,12 +278,19 @@ impl Launcher {
 
     /// Starts a batch: await the returned [`Batch`] for its report.
     /// `progress`, if given, receives an event per lifecycle step (make it
-    /// unbounded, so a slow reader never slows the batch).
+    /// unbounded, so a slow reader never slows the batch; events that do
+    /// not fit a bounded one are dropped).
     ///
     /// [`Canceller::cancel`] stops the batch cleanly: containers in flight
     /// are removed and the report counts the rest as cancelled. Dropping
     /// the `Batch` instead cancels it and removes its containers in the
     /// background.
+    ///
+    /// # Errors
+    ///
+    /// The batch resolves to [`LaunchError::InvalidOptions`] or
+    /// [`LaunchError::LogsDir`] before creating anything, or to
+    /// [`LaunchError::Spec`] when the spec cannot work.
     pub fn start(
         &self,
         spec: &ContainerSpec,
@@ -296,33 +298,53 @@ impl Launcher {
         progress: Option<Sender<Progress>>,
     ) -> Batch {
         let id = opts.batch_id.clone().unwrap_or_else(new_batch_id);
-        let (cancel_tx, cancel_rx) = crate::chan::bounded::<()>(0);
-        let canceller = Canceller(cancel_tx.clone());
-        let fut = batch::launch(
+        let signals = Signals::new(opts.cancel_grace);
+        let fut = pool::launch(
             self.engines.clone(),
+            self.unreachable.clone(),
             spec.clone(),
             opts.clone(),
             progress,
             id.clone(),
-            (cancel_tx, cancel_rx),
+            signals.clone(),
         );
         Batch {
             id,
-            canceller,
+            canceller: Canceller(signals),
             fut: Box::pin(fut),
         }
     }
 
     /// Removes every container of `batch` on every engine (for leftovers of
-    /// a batch whose engine died, once it is back).
+    /// a batch whose engine died or hung, once it is back). Engines are
+    /// cleaned at once; each must answer a ping within its connect timeout
+    /// first. Hosts that were unreachable when connecting are reported
+    /// with their error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it may leave some of the containers; run it again.
     pub async fn cleanup(&self, batch: &str) -> Vec<CleanupReport> {
-        let mut out = Vec::new();
-        for e in self.engines.iter() {
-            out.push(CleanupReport {
-                host: e.host().to_owned(),
-                result: batch::reconcile_engine(e, batch).await,
-            });
-        }
+        let cleans = self.engines.iter().map(|d| async move {
+            let after = d.connect_timeout();
+            let result = match crate::time::timeout(after, d.ping()).await {
+                Ok(Ok(())) => reconcile::reconcile_engine(d, batch).await,
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(Error::Timeout {
+                    what: format!("GET /_ping on {}", d.host()),
+                    after,
+                }),
+            };
+            CleanupReport {
+                host: d.host().to_owned(),
+                result,
+            }
+        });
+        let mut out = futures::future::join_all(cleans).await;
+        out.extend(self.unreachable.iter().map(|(host, e)| CleanupReport {
+            host: host.clone(),
+            result: Err(e.clone()),
+        }));
         out
     }
 }
@@ -331,6 +353,10 @@ impl fmt::Debug for Launcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Launcher")
             .field("hosts", &self.hosts())
+            .field(
+                "unreachable",
+                &self.unreachable.iter().map(|(h, _)| h).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

@@ -1,9 +1,12 @@
-//! The batch report: throughput, per-phase latency percentiles, failures
-//! grouped by reason.
+//! The batch report: per-container results, throughput, per-phase latency
+//! percentiles, failures counted by kind and engine, engines that went
+//! down, retries and where they went, and what could not be removed.
 
-use serde::Serialize;
+use super::FailureKind;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// What a batch did. Serialises to the JSON the demo prints.
@@ -16,25 +19,111 @@ pub struct Report {
     pub count: usize,
     /// Containers that ran and exited 0.
     pub succeeded: usize,
-    /// Containers that failed (including non-zero exits).
+    /// Containers that failed (any [`FailureKind`] but the two below).
     pub failed: usize,
-    /// Containers not run because the batch was cancelled.
+    /// Containers not run, or stopped, because the batch was cancelled or
+    /// passed its deadline.
     pub cancelled: usize,
+    /// Whether the batch passed its deadline.
+    pub deadline_exceeded: bool,
     /// Wall time of the batch.
     pub elapsed_s: f64,
     /// Containers run to exit per second.
     pub containers_per_s: f64,
     /// Latency per lifecycle phase.
     pub phases: Phases,
-    /// Failures grouped by reason, most frequent first.
+    /// Failures counted by kind and engine, most frequent first.
     pub failures: Vec<FailureCount>,
     /// How many containers exited with each code.
     pub exit_codes: BTreeMap<i64, usize>,
-    /// Per-engine counts.
+    /// Every engine: its state, counts, and what may be left on it.
     pub engines: Vec<EngineReport>,
-    /// Containers found by the final label reconciliation and removed
-    /// (left by lost replies or dead engines); normally 0.
+    /// Retries made, in all.
+    pub retried: usize,
+    /// Retries by the engine that failed, the engine tried next, and why.
+    pub retries: Vec<RetryCount>,
+    /// Containers the batch could not see removed, in all (see
+    /// [`EngineReport::not_removed`]).
+    pub not_removed: usize,
+    /// Engines on which to run `Launcher::cleanup` (the demo's
+    /// `--cleanup <batch>`) once they answer again; empty when nothing may
+    /// be left.
+    pub cleanup_hosts: Vec<String>,
+    /// Containers found by the final label sweep and removed (left by lost
+    /// replies or engines that came back); normally 0.
     pub reconciled: usize,
+    /// Output totals.
+    pub output: OutputReport,
+    /// One result per container that was dispatched, by index.
+    pub containers: Vec<ContainerResult>,
+}
+
+/// What happened to one container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ContainerResult {
+    /// Its index in `0..count`.
+    pub index: usize,
+    /// Its name, `<batch>-<index>`.
+    pub name: String,
+    /// The engine of its last attempt (an index into
+    /// [`Launcher::hosts`](super::Launcher::hosts)), if it got one.
+    pub engine: Option<usize>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Its exit code, if it exited.
+    pub exit_code: Option<i64>,
+    /// Why it failed; `None` when it exited 0.
+    pub kind: Option<FailureKind>,
+    /// The details of the failure.
+    pub message: Option<String>,
+    /// Bytes of stdout read (with a logs directory).
+    pub stdout_bytes: u64,
+    /// Bytes of stderr read.
+    pub stderr_bytes: u64,
+    /// Everything this container created, on every engine it was tried
+    /// on, was seen removed (or surely never created). False when kept.
+    pub removed: bool,
+    /// Kept, as asked.
+    pub kept: bool,
+    /// How long each phase of its last attempt took.
+    pub timings: ContainerTimings,
+}
+
+impl ContainerResult {
+    /// It exited 0.
+    pub fn succeeded(&self) -> bool {
+        self.kind.is_none()
+    }
+}
+
+/// Phase durations of one container (`None`: phase not reached); in JSON,
+/// milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ContainerTimings {
+    /// `create`.
+    #[serde(rename = "create_ms", serialize_with = "opt_ms")]
+    pub create: Option<Duration>,
+    /// Attaching (with a logs directory), registering the wait, `start`.
+    #[serde(rename = "start_ms", serialize_with = "opt_ms")]
+    pub start: Option<Duration>,
+    /// From started to exited.
+    #[serde(rename = "wait_ms", serialize_with = "opt_ms")]
+    pub wait: Option<Duration>,
+    /// Draining the output after the exit.
+    #[serde(rename = "output_ms", serialize_with = "opt_ms")]
+    pub output: Option<Duration>,
+    /// `remove`.
+    #[serde(rename = "remove_ms", serialize_with = "opt_ms")]
+    pub remove: Option<Duration>,
+}
+
+fn opt_ms<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&ms(*d)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Latency statistics of each phase.
@@ -43,12 +132,12 @@ pub struct Report {
 pub struct Phases {
     /// `create`.
     pub create: PhaseStats,
-    /// Registering the wait and `start`.
+    /// Attaching, registering the wait and `start`.
     pub start: PhaseStats,
     /// From started to exited.
     pub wait: PhaseStats,
-    /// Collecting output (only with `collect_logs`).
-    pub logs: PhaseStats,
+    /// Draining output after the exit (only with a logs directory).
+    pub output: PhaseStats,
     /// `remove`.
     pub remove: PhaseStats,
 }
@@ -69,13 +158,34 @@ pub struct PhaseStats {
     pub max_ms: f64,
 }
 
-/// How many containers failed for one reason.
+/// How many containers failed one way on one engine.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FailureCount {
-    /// The reason.
-    pub reason: String,
+    /// Why.
+    pub kind: FailureKind,
+    /// On which engine (`None`: never placed on one).
+    pub host: Option<String>,
     /// How many.
     pub count: usize,
+    /// The message of the first of them.
+    pub example: String,
+}
+
+/// How an engine fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EngineState {
+    /// Answered throughout.
+    Up,
+    /// Refused or dropped connections during the batch (it may have come
+    /// back).
+    WentDown,
+    /// Stopped answering and was marked down for the rest of the batch.
+    Hung,
+    /// Could not be reached when the launcher connected; not used.
+    Unreachable,
 }
 
 /// What one engine did.
@@ -84,10 +194,53 @@ pub struct FailureCount {
 pub struct EngineReport {
     /// Its host.
     pub host: String,
+    /// How it fared.
+    pub state: EngineState,
+    /// The first error that marked it down or unreachable.
+    pub error: Option<String>,
     /// Containers created on it.
     pub launched: usize,
-    /// Containers that failed on it.
+    /// Containers whose last attempt failed on it.
     pub failed: usize,
+    /// Containers that moved from it to another engine (or to a retry).
+    pub retried_away: usize,
+    /// Containers of the batch that may still be on it: created (or
+    /// possibly created by a request it had not answered) and not seen
+    /// removed. Names.
+    pub not_removed: Vec<String>,
+    /// Requests abandoned on it still waiting for its reply, each with a
+    /// force-remove queued behind it (they run if the engine answers while
+    /// this process lives).
+    pub abandoned_requests: usize,
+}
+
+/// Retries from one engine to another for one reason.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryCount {
+    /// The engine that failed.
+    pub from: String,
+    /// The engine of the next attempt.
+    pub to: String,
+    /// Why.
+    pub kind: FailureKind,
+    /// How many.
+    pub count: usize,
+}
+
+/// Output totals of a batch.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct OutputReport {
+    /// Where it was written.
+    pub dir: Option<PathBuf>,
+    /// Bytes of stdout written, in all.
+    pub stdout_bytes: u64,
+    /// Bytes of stderr written, in all.
+    pub stderr_bytes: u64,
+    /// The most output bytes held in memory at once (read from the engines,
+    /// not yet written to disk).
+    pub peak_buffered_bytes: u64,
 }
 
 impl PhaseStats {
@@ -115,79 +268,39 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// Groups failure reasons once what is particular to one container (its
-/// name, ids, generated interface names) is taken out of them.
-pub(crate) fn group_failures(
-    batch: &str,
-    reasons: impl IntoIterator<Item = String>,
-) -> Vec<FailureCount> {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for r in reasons {
-        *counts.entry(generalize(&r, batch)).or_default() += 1;
+/// Counts failures by kind and engine, most frequent first.
+pub(super) fn count_failures(results: &[ContainerResult], hosts: &[String]) -> Vec<FailureCount> {
+    let mut counts: BTreeMap<(FailureKind, Option<usize>), (usize, String)> = BTreeMap::new();
+    for r in results {
+        let Some(kind) = r.kind else { continue };
+        if matches!(kind, FailureKind::Cancelled | FailureKind::DeadlineExceeded) {
+            continue;
+        }
+        let e = counts
+            .entry((kind, r.engine))
+            .or_insert_with(|| (0, r.message.clone().unwrap_or_default()));
+        e.0 += 1;
     }
     let mut out: Vec<FailureCount> = counts
         .into_iter()
-        .map(|(reason, count)| FailureCount { reason, count })
+        .map(|((kind, engine), (count, example))| FailureCount {
+            kind,
+            host: engine.map(|i| hosts[i].clone()),
+            count,
+            example,
+        })
         .collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
-    out
-}
-
-/// `<batch>-<n>` becomes `<container>`; a run of 12 or more hex digits
-/// (a container, image or network id) becomes `<id>`; a word made of a
-/// letters-only prefix and a generated hex tail of 6 or more with a digit
-/// in it (`veth3c8a158`) keeps its prefix (`veth<id>`).
-fn generalize(reason: &str, batch: &str) -> String {
-    let mut out = String::with_capacity(reason.len());
-    let mut rest = reason;
-    while !rest.is_empty() {
-        // Split off the next alphanumeric word and what precedes it.
-        let start = rest
-            .find(|c: char| c.is_ascii_alphanumeric())
-            .unwrap_or(rest.len());
-        out.push_str(&rest[..start]);
-        rest = &rest[start..];
-        if let Some(tail) = rest.strip_prefix(batch).filter(|_| !batch.is_empty()) {
-            let digits = tail.strip_prefix('-').map_or(0, |t| {
-                t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len()
-            });
-            if digits > 0 {
-                out.push_str("<container>");
-                rest = &tail[1 + digits..];
-                continue;
-            }
-        }
-        let end = rest
-            .find(|c: char| !c.is_ascii_alphanumeric())
-            .unwrap_or(rest.len());
-        let word = &rest[..end];
-        let prefix = word.len()
-            - word
-                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
-                .len();
-        let hex = &word[prefix..];
-        let generated = hex.chars().all(|c| c.is_ascii_hexdigit())
-            && hex.chars().any(|c| c.is_ascii_digit())
-            && (hex.len() >= 12 || (prefix > 0 && hex.len() >= 6));
-        if word.len() >= 12 && word.chars().all(|c| c.is_ascii_hexdigit()) {
-            out.push_str("<id>");
-        } else if generated {
-            out.push_str(&word[..prefix]);
-            out.push_str("<id>");
-        } else {
-            out.push_str(word);
-        }
-        rest = &rest[end..];
-    }
+    out.sort_by_key(|f| std::cmp::Reverse(f.count));
     out
 }
 
 impl fmt::Display for Report {
-    /// A readable summary table.
+    /// A readable summary: counts, the phase table, engines, failures,
+    /// retries, and what may be left behind.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "batch {}: {} containers, {} succeeded, {} failed{} in {:.2} s ({:.1} containers/s)",
+            "batch {}: {} containers, {} succeeded, {} failed{}{} in {:.2} s ({:.1} containers/s)",
             self.batch,
             self.count,
             self.succeeded,
@@ -196,6 +309,11 @@ impl fmt::Display for Report {
                 format!(", {} cancelled", self.cancelled)
             } else {
                 String::new()
+            },
+            if self.deadline_exceeded {
+                " (deadline exceeded)"
+            } else {
+                ""
             },
             self.elapsed_s,
             self.containers_per_s
@@ -209,10 +327,10 @@ impl fmt::Display for Report {
             ("create", &self.phases.create),
             ("start", &self.phases.start),
             ("wait", &self.phases.wait),
-            ("logs", &self.phases.logs),
+            ("output", &self.phases.output),
             ("remove", &self.phases.remove),
         ] {
-            if s.count == 0 && name == "logs" {
+            if s.count == 0 && name == "output" {
                 continue;
             }
             writeln!(
@@ -221,58 +339,88 @@ impl fmt::Display for Report {
                 name, s.count, s.p50_ms, s.p90_ms, s.p99_ms, s.max_ms
             )?;
         }
-        if self.engines.len() > 1 {
-            for e in &self.engines {
-                writeln!(
-                    f,
-                    "engine {}: {} launched, {} failed",
-                    e.host, e.launched, e.failed
-                )?;
+        for e in &self.engines {
+            if self.engines.len() == 1 && e.state == EngineState::Up {
+                break;
             }
+            let state = match e.state {
+                EngineState::Up => "up".to_owned(),
+                EngineState::WentDown => "went down".to_owned(),
+                EngineState::Hung => "stopped answering, marked down".to_owned(),
+                EngineState::Unreachable => "unreachable, not used".to_owned(),
+            };
+            write!(
+                f,
+                "engine {}: {state}; {} launched, {} failed, {} moved away",
+                e.host, e.launched, e.failed, e.retried_away
+            )?;
+            if let Some(err) = &e.error {
+                write!(f, " ({err})")?;
+            }
+            writeln!(f)?;
         }
         for fc in &self.failures {
-            writeln!(f, "failed ×{}: {}", fc.count, fc.reason)?;
+            match &fc.host {
+                Some(h) => write!(f, "failed ×{}: {} on {h}", fc.count, fc.kind)?,
+                None => write!(f, "failed ×{}: {}", fc.count, fc.kind)?,
+            }
+            if fc.example.is_empty() {
+                writeln!(f)?;
+            } else {
+                writeln!(f, " (e.g. {})", fc.example)?;
+            }
+        }
+        if self.retried > 0 {
+            write!(f, "retried {} times:", self.retried)?;
+            for r in &self.retries {
+                write!(f, " {}× {} → {} ({});", r.count, r.from, r.to, r.kind)?;
+            }
+            writeln!(f)?;
+        }
+        if let Some(dir) = &self.output.dir {
+            writeln!(
+                f,
+                "output: {} bytes of stdout, {} of stderr in {}",
+                self.output.stdout_bytes,
+                self.output.stderr_bytes,
+                dir.display()
+            )?;
         }
         if self.reconciled > 0 {
             writeln!(
                 f,
-                "reconciliation removed {} leftover containers",
+                "the final sweep removed {} leftover containers",
                 self.reconciled
             )?;
         }
+        for e in &self.engines {
+            if e.not_removed.is_empty() && e.abandoned_requests == 0 {
+                continue;
+            }
+            write!(
+                f,
+                "not removed on {}: {} containers",
+                e.host,
+                e.not_removed.len()
+            )?;
+            let shown: Vec<&str> = e.not_removed.iter().take(5).map(String::as_str).collect();
+            if !shown.is_empty() {
+                write!(
+                    f,
+                    " ({}{})",
+                    shown.join(", "),
+                    if e.not_removed.len() > 5 { ", …" } else { "" }
+                )?;
+            }
+            if e.abandoned_requests > 0 {
+                write!(
+                    f,
+                    "; {} abandoned requests with a force-remove queued behind them",
+                    e.abandoned_requests
+                )?;
+            }
+            writeln!(f)?;
+        }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_lose_what_is_particular_to_one_container() {
-        let batch = "sd-1795459522902-12ee";
-        let r = |i: usize, veth: &str| {
-            format!(
-                "Docker API error 500: failed to create endpoint {batch}-{i} on network \
-                 bridge: adding interface {veth} to bridge docker0 failed"
-            )
-        };
-        let grouped = group_failures(batch, [r(3, "veth3c8a158"), r(41, "veth28dab57")]);
-        assert_eq!(grouped.len(), 1, "{grouped:?}");
-        assert_eq!(grouped[0].count, 2);
-        assert_eq!(
-            grouped[0].reason,
-            "Docker API error 500: failed to create endpoint <container> on network \
-             bridge: adding interface veth<id> to bridge docker0 failed"
-        );
-        let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        assert_eq!(
-            generalize(&format!("No such container: {id}"), batch),
-            "No such container: <id>"
-        );
-        // Ordinary words, versions, hosts and short numbers stay.
-        let plain = "engine unix:///tmp/stevedore-second-42/docker.sock unreachable: \
-                     connection refused (os error 111), API v1.41, sha256, deadbeef";
-        assert_eq!(generalize(plain, batch), plain);
     }
 }

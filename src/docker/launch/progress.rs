@@ -1,0 +1,71 @@
+//! [`Progress`]: the events a batch reports as it goes.
+
+use super::{ContainerResult, FailureKind};
+
+/// What happened to one container, or to an engine (`index` in
+/// `0..count`; `engine` indexes [`Launcher::hosts`](super::Launcher::hosts)).
+/// Every dispatched container ends with exactly one
+/// [`Finished`](Progress::Finished): the results stream through it as they
+/// come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// Created.
+    Created {
+        /// Which container.
+        index: usize,
+        /// On which engine.
+        engine: usize,
+        /// Its id.
+        id: String,
+    },
+    /// Started.
+    Started {
+        /// Which container.
+        index: usize,
+        /// On which engine.
+        engine: usize,
+    },
+    /// Exited.
+    Exited {
+        /// Which container.
+        index: usize,
+        /// On which engine.
+        engine: usize,
+        /// With this code.
+        exit_code: i64,
+    },
+    /// Removed.
+    Removed {
+        /// Which container.
+        index: usize,
+        /// On which engine.
+        engine: usize,
+    },
+    /// An engine failure; trying again (on another engine if one is up).
+    Retrying {
+        /// Which container.
+        index: usize,
+        /// The engine that failed.
+        engine: usize,
+        /// The attempt about to be made (1 = first retry).
+        attempt: u32,
+        /// Why.
+        kind: FailureKind,
+        /// The details.
+        reason: String,
+    },
+    /// An engine stopped answering ([`FailureKind::EngineTimeout`]: marked
+    /// down for the rest of the batch) or refused connections
+    /// ([`FailureKind::EngineUnreachable`]: passed over for a while).
+    EngineDown {
+        /// Which engine.
+        engine: usize,
+        /// Why.
+        kind: FailureKind,
+        /// The details.
+        reason: String,
+    },
+    /// A container is done, one way or another.
+    Finished(Box<ContainerResult>),
+}
