@@ -44,6 +44,8 @@ pub mod chan;
 pub mod docker;
 #[cfg(not(stevedore_loom))]
 pub mod net;
+#[cfg(all(feature = "docker", not(stevedore_loom)))]
+mod process;
 #[cfg(not(stevedore_loom))]
 mod reactor;
 pub mod runtime;

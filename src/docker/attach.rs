@@ -65,7 +65,7 @@ impl AttachInput {
     }
 
     /// Sends end of file to the container's stdin.
-    pub fn close(self) -> Result<()> {
+    pub fn close(mut self) -> Result<()> {
         match self.writer.shutdown() {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),

@@ -14,8 +14,12 @@
 //! start was abandoned by the launcher. [`Docker::abandoned_requests`]
 //! counts undertakers still waiting; [`Docker::settle`] waits for them.
 
+use super::connect::{self, TlsOptions};
 use super::error::{Error, Result};
-use super::http::{Conn, Framing, Head, Host, HttpError, Pool, Request};
+use super::http::{
+    Conn, Connector, Framing, Head, Host, HttpError, OpenError, Pool, Request, SshProblem,
+    SshSettings, TlsProblem, TlsSettings, TransportProblem,
+};
 use crate::sync::WaitGroup;
 use std::fmt;
 use std::sync::Arc;
@@ -43,7 +47,8 @@ pub struct Docker {
 }
 
 struct Inner {
-    host: Host,
+    /// The host, its transport settings, and the host as given.
+    connector: Connector,
     host_str: String,
     version: String,
     timeout: Duration,
@@ -75,6 +80,10 @@ pub struct DockerBuilder {
     connect_timeout: Duration,
     max_idle: usize,
     idle_timeout: Duration,
+    context: Option<String>,
+    tls: Option<TlsOptions>,
+    config_dir: Option<std::path::PathBuf>,
+    ssh: SshSettings,
 }
 
 /// A response read to its end.
@@ -112,6 +121,14 @@ pub(crate) fn map_http(what: &str, e: HttpError) -> Error {
             source,
         },
         HttpError::Protocol(msg) => Error::Protocol(format!("{what}: {msg}")),
+        HttpError::Transport { host, problem } => transport_error(host.to_string(), problem),
+    }
+}
+
+fn transport_error(host: String, problem: TransportProblem) -> Error {
+    match problem {
+        TransportProblem::Tls(problem) => Error::Tls { host, problem },
+        TransportProblem::Ssh(problem) => Error::Ssh { host, problem },
     }
 }
 
@@ -134,12 +151,58 @@ impl DockerBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_idle: 8,
             idle_timeout: Duration::from_secs(30),
+            context: None,
+            tls: None,
+            config_dir: None,
+            ssh: SshSettings::default(),
         }
     }
 
-    /// `unix:///path/to/docker.sock` or `tcp://host:port`.
+    /// `unix:///path/to/docker.sock`, `tcp://host:port` (TLS when
+    /// [`tls`](Self::tls) or `DOCKER_TLS_VERIFY` says so) or
+    /// `ssh://[user@]host[:port]`. Wins over a context.
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
+        self
+    }
+
+    /// Uses the docker context `name` (its endpoint and certificates),
+    /// like `docker --context`: wins over `DOCKER_HOST`, loses to
+    /// [`host`](Self::host). Without it (and without `DOCKER_HOST`),
+    /// `DOCKER_CONTEXT` or the config's `currentContext` is used.
+    pub fn context(mut self, name: impl Into<String>) -> Self {
+        self.context = Some(name.into());
+        self
+    }
+
+    /// TLS for a `tcp://` host (instead of `DOCKER_TLS_VERIFY`,
+    /// `DOCKER_CERT_PATH` or the context's certificates).
+    pub fn tls(mut self, tls: TlsOptions) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The docker CLI configuration directory to read contexts and
+    /// `config.json` from (default: `DOCKER_CONFIG`, else `~/.docker`).
+    pub fn config_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config_dir = Some(dir.into());
+        self
+    }
+
+    /// The program run for `ssh://` hosts (default `ssh`).
+    pub fn ssh_program(mut self, program: impl Into<String>) -> Self {
+        self.ssh.program = program.into();
+        self
+    }
+
+    /// Extra `ssh` arguments for `ssh://` hosts, placed before the
+    /// destination (`["-i", "/path/key", "-o", "UserKnownHostsFile=…"]`).
+    pub fn ssh_args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.ssh.args = args.into_iter().map(Into::into).collect();
         self
     }
 
@@ -184,6 +247,11 @@ impl DockerBuilder {
     /// # Errors
     ///
     /// [`Error::Connect`] for a host that cannot be parsed or reached,
+    /// [`Error::Settings`] for a context that does not exist or cannot be
+    /// read, [`Error::Tls`] for certificate files that are missing or
+    /// unusable and for a failed handshake (wrong CA, rejected client
+    /// certificate, a plain-HTTP peer, …), [`Error::Ssh`] for an `ssh` that
+    /// fails or does not answer within the connect timeout,
     /// [`Error::Timeout`] when the engine accepts but does not answer
     /// within the connect timeout, [`Error::Api`] for a daemon older than
     /// [`CLIENT_MIN_API_VERSION`].
@@ -192,16 +260,37 @@ impl DockerBuilder {
     ///
     /// Dropping it leaves nothing behind but a ping (see the module docs).
     pub async fn connect(self) -> Result<Docker> {
-        let host_str = self
-            .host
-            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
-            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned());
+        let resolved = connect::resolve(
+            self.host.as_deref(),
+            self.context.as_deref(),
+            self.tls.as_ref(),
+            self.config_dir.as_deref(),
+        )?;
+        let host_str = resolved.host;
         let host = Host::parse(&host_str).map_err(|msg| Error::Connect {
             host: host_str.clone(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, msg),
         })?;
-        let mut inner = Inner {
+        // TLS applies to TCP hosts only (as for the docker CLI).
+        let tls = match (host.tcp_name(), &resolved.tls) {
+            (Some(name), Some(opts)) => Some(TlsSettings::new(&opts.files(), name).map_err(
+                |problem| Error::Tls {
+                    host: host_str.clone(),
+                    problem,
+                },
+            )?),
+            _ => None,
+        };
+        let mut ssh = self.ssh.clone();
+        ssh.connect_timeout = self.connect_timeout;
+        let connector = Connector {
             host,
+            label: host_str.as_str().into(),
+            tls,
+            ssh,
+        };
+        let mut inner = Inner {
+            connector,
             host_str,
             version: self.version.clone().unwrap_or_default(),
             timeout: self.timeout,
@@ -276,7 +365,12 @@ impl Docker {
     /// Where the daemon listens, parsed (two clients of one engine have
     /// equal endpoints).
     pub(crate) fn endpoint(&self) -> &Host {
-        &self.inner.host
+        &self.inner.connector.host
+    }
+
+    /// Whether this client speaks TLS to its engine.
+    pub fn is_tls(&self) -> bool {
+        self.inner.connector.is_tls()
     }
 
     /// The API version in use (every request carries `/v{version}`).
@@ -344,26 +438,51 @@ impl Docker {
 
     async fn open(&self) -> Result<Conn> {
         let after = self.inner.connect_timeout;
-        let opened = match crate::time::timeout(after, Conn::open(&self.inner.host)).await {
+        let c = &self.inner.connector;
+        let opened = match crate::time::timeout(after, c.open()).await {
             Ok(r) => r,
-            Err(_) => Err(std::io::Error::new(
+            Err(_) => Err(OpenError::Io(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!("not connected within {after:?}"),
-            )),
+            ))),
         };
-        opened.map_err(|source| Error::Connect {
-            host: self.inner.host_str.clone(),
-            source,
-        })
+        match opened {
+            Ok(io) => Ok(Conn::new(io, c.label.clone())),
+            Err(OpenError::Io(source)) => Err(Error::Connect {
+                host: self.inner.host_str.clone(),
+                source,
+            }),
+            Err(OpenError::Problem(p)) => Err(transport_error(self.inner.host_str.clone(), p)),
+        }
     }
 
     /// `GET /_ping` without a version prefix, within the connect timeout;
     /// returns `Api-Version`.
     async fn ping_version(&self) -> Result<String> {
         let req = Request::new("GET", "/_ping".to_owned());
-        let resp = self
-            .call_with(req, Undo::Nothing, self.inner.connect_timeout)
-            .await?;
+        let after = self.inner.connect_timeout;
+        let resp = match self.call_with(req, Undo::Nothing, after).await {
+            // A hung `ssh` (or remote) is the transport's problem.
+            Err(Error::Timeout { .. }) if matches!(self.endpoint(), Host::Ssh { .. }) => {
+                return Err(Error::Ssh {
+                    host: self.inner.host_str.clone(),
+                    problem: SshProblem::NoAnswer { after },
+                })
+            }
+            r => r?,
+        };
+        // A TLS engine answers a plain-HTTP request with a bare 400 (Go's
+        // "Client sent an HTTP request to an HTTPS server").
+        if resp.status == 400
+            && resp.head.header("api-version").is_none()
+            && matches!(self.endpoint(), Host::Tcp(_))
+            && !self.is_tls()
+        {
+            return Err(Error::Tls {
+                host: self.inner.host_str.clone(),
+                problem: TlsProblem::EngineRequiresTls,
+            });
+        }
         if resp.status != 200 {
             return Err(Error::from_status(resp.status, &resp.body));
         }

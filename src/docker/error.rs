@@ -1,5 +1,7 @@
 //! The Docker client's one error type.
 
+use super::connect::SettingsError;
+use super::http::{SshProblem, TlsProblem};
 use super::minimal::MinimalImageError;
 use super::reference::ReferenceError;
 use std::fmt;
@@ -68,6 +70,23 @@ pub enum Error {
     /// The project's minimal image could not be built or is not what its
     /// recipe makes.
     MinimalImage(MinimalImageError),
+    /// The connection settings cannot be used (an unknown or unreadable
+    /// docker context, a bad `config.json`); nothing was connected.
+    Settings(SettingsError),
+    /// TLS to `host` failed or cannot be set up; `problem` says what to fix.
+    Tls {
+        /// The host as given.
+        host: String,
+        /// What went wrong.
+        problem: TlsProblem,
+    },
+    /// The `ssh` transport to `host` failed; `problem` says what to fix.
+    Ssh {
+        /// The host as given.
+        host: String,
+        /// What went wrong.
+        problem: SshProblem,
+    },
 }
 
 impl Clone for Error {
@@ -107,6 +126,15 @@ impl Clone for Error {
                 source: source.clone(),
             },
             Error::MinimalImage(e) => Error::MinimalImage(e.clone()),
+            Error::Settings(e) => Error::Settings(e.clone()),
+            Error::Tls { host, problem } => Error::Tls {
+                host: host.clone(),
+                problem: problem.clone(),
+            },
+            Error::Ssh { host, problem } => Error::Ssh {
+                host: host.clone(),
+                problem: problem.clone(),
+            },
         }
     }
 }
@@ -188,6 +216,12 @@ impl Error {
             ),
             Error::Io { .. } | Error::Timeout { .. } => true,
             Error::Api { status, .. } => *status >= 500,
+            // A dead or silent `ssh` may come back; a refused key or a
+            // missing `docker` will not.
+            Error::Ssh { problem, .. } => matches!(
+                problem,
+                SshProblem::Exited { .. } | SshProblem::NoAnswer { .. }
+            ),
             _ => false,
         }
     }
@@ -215,6 +249,9 @@ impl fmt::Display for Error {
                 "image {reference} is not on {host} and could not be pulled: {source}"
             ),
             Error::MinimalImage(e) => e.fmt(f),
+            Error::Settings(e) => e.fmt(f),
+            Error::Tls { host, problem } => write!(f, "TLS to {host}: {problem}"),
+            Error::Ssh { host, problem } => write!(f, "ssh to {host}: {problem}"),
         }
     }
 }
@@ -226,6 +263,9 @@ impl std::error::Error for Error {
             Error::InvalidReference(e) => Some(e),
             Error::ImageUnavailable { source, .. } => Some(&**source),
             Error::MinimalImage(e) => Some(e),
+            Error::Settings(e) => Some(e),
+            Error::Tls { problem, .. } => Some(problem),
+            Error::Ssh { problem, .. } => Some(problem),
             _ => None,
         }
     }
@@ -240,5 +280,11 @@ impl From<ReferenceError> for Error {
 impl From<MinimalImageError> for Error {
     fn from(e: MinimalImageError) -> Error {
         Error::MinimalImage(e)
+    }
+}
+
+impl From<SettingsError> for Error {
+    fn from(e: SettingsError) -> Error {
+        Error::Settings(e)
     }
 }

@@ -41,6 +41,7 @@
 mod attach;
 mod client;
 mod codec;
+mod connect;
 mod containers;
 mod error;
 mod events;
@@ -61,10 +62,12 @@ pub use self::client::{
     CLIENT_MIN_API_VERSION, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use self::codec::{LogChunk, StreamKind};
+pub use self::connect::{config_dir, DockerContext, SettingsError, TlsOptions, DEFAULT_HOST};
 pub use self::containers::{Started, Stopped, Wait, WaitCondition};
 pub use self::error::{Error, Result};
 pub use self::events::{EventStream, EventsOptions};
 pub use self::filters::{Filters, ListOptions, RemoveOptions};
+pub use self::http::{SshProblem, TlsProblem};
 pub use self::logs::{LogStream, LogsOptions};
 pub use self::minimal::{
     BusyboxLookup, MinimalImage, MinimalImageError, MinimalImageInfo, Rootfs, RootfsSource,

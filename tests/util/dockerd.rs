@@ -16,12 +16,22 @@ use std::time::{Duration, Instant};
 pub struct SecondDaemon {
     pub dir: PathBuf,
     child: Option<Child>,
+    /// More `dockerd` arguments (a TLS listener); with any, the
+    /// namespace's loopback is brought up first.
+    extra: Vec<String>,
 }
 
 impl SecondDaemon {
     /// Starts it, failing the test with a clear message if that is not
     /// possible here (no `dockerd`, not root).
     pub fn start(tag: &str) -> SecondDaemon {
+        SecondDaemon::start_with(tag, Vec::new())
+    }
+
+    /// Like [`start`](Self::start), with more `dockerd` arguments (for a
+    /// `-H tcp://127.0.0.1:PORT` listener inside its namespace, reached
+    /// through a forwarder).
+    pub fn start_with(tag: &str, extra: Vec<String>) -> SecondDaemon {
         let is_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
             use std::os::unix::fs::MetadataExt;
             m.uid() == 0
@@ -43,7 +53,11 @@ impl SecondDaemon {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("daemon.json"), "{}").unwrap();
-        let mut d = SecondDaemon { dir, child: None };
+        let mut d = SecondDaemon {
+            dir,
+            child: None,
+            extra,
+        };
         d.spawn();
         d
     }
@@ -65,8 +79,20 @@ impl SecondDaemon {
             .unwrap();
         let _ = std::fs::remove_file(d.join("docker.pid")); // stale after a kill
                                                             // `unshare` execs dockerd in place: the child's pid is dockerd's.
-        let child = Command::new("unshare")
-            .args(["--net", "dockerd"])
+        let mut cmd = Command::new("unshare");
+        if self.extra.is_empty() {
+            cmd.args(["--net", "dockerd"]);
+        } else {
+            // A new namespace's loopback is down; `exec` keeps the pid.
+            cmd.args([
+                "--net",
+                "sh",
+                "-c",
+                "ip link set lo up && exec dockerd \"$@\"",
+                "dockerd",
+            ]);
+        }
+        let child = cmd
             .arg("--config-file")
             .arg(d.join("daemon.json"))
             .arg("--host")
@@ -80,6 +106,7 @@ impl SecondDaemon {
             .args(["--bridge=none", "--iptables=false", "--ip-masq=false"])
             .args(["--containerd-namespace", "stevedore-second"])
             .args(["--containerd-plugins-namespace", "stevedore-second-plugins"])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -101,6 +128,11 @@ impl SecondDaemon {
             );
             std::thread::park_timeout(Duration::from_millis(100)); // probe interval (external process)
         }
+    }
+
+    /// The daemon's pid (its network namespace is `/proc/<pid>/ns/net`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the daemon runs").id()
     }
 
     /// Crashes the daemon (SIGKILL) and waits for it to be gone.

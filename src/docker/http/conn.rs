@@ -1,39 +1,23 @@
 //! One connection to the daemon: a transport plus a read buffer, request
 //! writing, response-head parsing and body framing.
 
-use super::super::codec::{ChunkedDecoder, CodecError};
-use super::{Host, Request};
-use crate::net::{TcpStream, UnixStream};
+use super::error::{HttpError, TransportProblem};
+use super::head::{Framing, Head};
+use super::hijack::{self, ConnReader, ConnWriter};
+use super::request::Request;
+use super::transport::Transport;
+use std::future::poll_fn;
 use std::io;
+use std::sync::Arc;
 
 /// Largest response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
 
-/// What went wrong on a connection (mapped to `docker::Error` by the
-/// client, which knows the request).
-#[derive(Debug)]
-pub(crate) enum HttpError {
-    Io(io::Error),
-    Protocol(String),
-    /// A pooled connection turned out to be dead before any response byte
-    /// arrived: the request never reached the daemon and may be retried.
-    Stale(io::Error),
-}
-
-impl From<CodecError> for HttpError {
-    fn from(e: CodecError) -> HttpError {
-        HttpError::Protocol(e.to_string())
-    }
-}
-
-enum Transport {
-    Unix(UnixStream),
-    Tcp(TcpStream),
-}
-
 pub(crate) struct Conn {
     io: Transport,
+    /// The host as given, for diagnosed errors.
+    host: Arc<str>,
     /// Unread bytes are `buf[pos..]`.
     buf: Vec<u8>,
     pos: usize,
@@ -41,97 +25,47 @@ pub(crate) struct Conn {
     pub(crate) reused: bool,
 }
 
-/// A parsed response head.
-#[derive(Debug, Clone)]
-pub(crate) struct Head {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(String, String)>,
-}
-
-/// How the body of a response is delimited.
-#[derive(Debug)]
-pub(crate) enum Framing {
-    Empty,
-    Length(u64),
-    Chunked(ChunkedDecoder),
-    /// Until the daemon closes the connection.
-    Close,
-}
-
-impl Head {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub(crate) fn framing(&self, method: &str) -> Result<Framing, HttpError> {
-        if method == "HEAD"
-            || self.status == 204
-            || self.status == 304
-            || (100..200).contains(&self.status)
-        {
-            return Ok(Framing::Empty);
-        }
-        if let Some(te) = self.header("transfer-encoding") {
-            if te.to_ascii_lowercase().contains("chunked") {
-                return Ok(Framing::Chunked(ChunkedDecoder::new()));
-            }
-        }
-        if let Some(len) = self.header("content-length") {
-            let len = len
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| HttpError::Protocol(format!("invalid Content-Length {len:?}")))?;
-            return Ok(if len == 0 {
-                Framing::Empty
-            } else {
-                Framing::Length(len)
-            });
-        }
-        Ok(Framing::Close)
-    }
-
-    /// The connection may carry another request after this response.
-    pub(crate) fn keep_alive(&self) -> bool {
-        !self
-            .header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
-    }
-}
-
 impl Conn {
-    /// Opens a new connection. Errors keep the OS error kind; the caller
-    /// adds the host.
-    pub(crate) async fn open(host: &Host) -> io::Result<Conn> {
-        let io = match host {
-            Host::Unix(path) => Transport::Unix(UnixStream::connect(path).await?),
-            Host::Tcp(addr) => {
-                let s = TcpStream::connect(addr.as_str()).await?;
-                s.set_nodelay(true)?;
-                Transport::Tcp(s)
-            }
-        };
-        Ok(Conn {
+    /// Wraps a freshly opened transport to `host`.
+    pub(crate) fn new(io: Transport, host: Arc<str>) -> Conn {
+        Conn {
             io,
+            host,
             buf: Vec::with_capacity(READ_CHUNK),
             pos: 0,
             reused: false,
-        })
-    }
-
-    async fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.io {
-            Transport::Unix(s) => s.read(buf).await,
-            Transport::Tcp(s) => s.read(buf).await,
         }
     }
 
-    pub(crate) async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match &mut self.io {
-            Transport::Unix(s) => s.write_all(bytes).await,
-            Transport::Tcp(s) => s.write_all(bytes).await,
+    async fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.io.poll_read(cx, buf)).await
+    }
+
+    /// Writes and flushes all of `bytes`.
+    pub(crate) async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            match poll_fn(|cx| self.io.poll_write(cx, bytes)).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => bytes = &bytes[n..],
+            }
+        }
+        poll_fn(|cx| self.io.poll_flush(cx)).await
+    }
+
+    /// The error for `e` on this connection (a TLS failure is diagnosed).
+    fn fail(&self, e: io::Error) -> HttpError {
+        HttpError::from_io(&self.host, e)
+    }
+
+    /// The transport's diagnosis of a stream that ended or failed before a
+    /// response (a dead `ssh`), else `fallback`.
+    async fn diagnosed(&mut self, fallback: HttpError) -> HttpError {
+        match self.io.diagnose().await {
+            Some(problem) => HttpError::Transport {
+                host: self.host.clone(),
+                problem,
+            },
+            None => fallback,
         }
     }
 
@@ -165,10 +99,13 @@ impl Conn {
     pub(crate) async fn send(&mut self, req: &Request) -> Result<Head, HttpError> {
         let bytes = req.encode();
         if let Err(e) = self.write_all(&bytes).await {
-            return Err(if self.reused && is_broken(&e) {
-                HttpError::Stale(e)
-            } else {
-                HttpError::Io(e)
+            if self.reused && is_broken(&e) {
+                return Err(HttpError::Stale(e));
+            }
+            let err = self.fail(e);
+            return Err(match err {
+                HttpError::Io(_) => self.diagnosed(err).await,
+                other => other,
             });
         }
         self.read_head().await
@@ -206,6 +143,14 @@ impl Conn {
                             ));
                         }
                     }
+                    // A TLS record (alert or handshake) where a plain
+                    // HTTP answer was expected: the engine wants TLS.
+                    Err(_) if matches!(self.buf[self.pos..], [0x15 | 0x16, 0x03, ..]) => {
+                        return Err(HttpError::Transport {
+                            host: self.host.clone(),
+                            problem: TransportProblem::Tls(super::TlsProblem::EngineRequiresTls),
+                        });
+                    }
                     Err(e) => {
                         let shown = String::from_utf8_lossy(
                             &self.buf[self.pos..self.buf.len().min(self.pos + 60)],
@@ -221,18 +166,26 @@ impl Conn {
                 Ok(0) if !got_any && self.reused => {
                     return Err(HttpError::Stale(io::ErrorKind::UnexpectedEof.into()))
                 }
+                Ok(0) if got_any => {
+                    return Err(HttpError::Protocol(
+                        "connection closed in the middle of the response head".into(),
+                    ))
+                }
                 Ok(0) => {
-                    return Err(HttpError::Protocol(if got_any {
-                        "connection closed in the middle of the response head".into()
-                    } else {
-                        "connection closed without a response".into()
-                    }))
+                    let err = HttpError::Protocol("connection closed without a response".into());
+                    return Err(self.diagnosed(err).await);
                 }
                 Ok(_) => {}
                 Err(e) if !got_any && self.reused && is_broken(&e) => {
                     return Err(HttpError::Stale(e))
                 }
-                Err(e) => return Err(HttpError::Io(e)),
+                Err(e) => {
+                    let err = self.fail(e);
+                    return Err(match err {
+                        HttpError::Io(_) if !got_any => self.diagnosed(err).await,
+                        other => other,
+                    });
+                }
             }
         }
     }
@@ -257,7 +210,7 @@ impl Conn {
                         *left -= n as u64;
                         return Ok(Some(out));
                     }
-                    match self.fill().await.map_err(HttpError::Io)? {
+                    match self.fill().await.map_err(|e| self.fail(e))? {
                         0 => {
                             return Err(truncated(format!(
                                 "{left} bytes before the end of the body"
@@ -280,7 +233,7 @@ impl Conn {
                         }
                         continue;
                     }
-                    match self.fill().await.map_err(HttpError::Io)? {
+                    match self.fill().await.map_err(|e| self.fail(e))? {
                         0 => {
                             let why = dec.finish().expect_err("not done");
                             return Err(truncated(why.to_string()));
@@ -294,7 +247,7 @@ impl Conn {
                         self.pos = self.buf.len();
                         return Ok(Some(out));
                     }
-                    match self.fill().await.map_err(HttpError::Io)? {
+                    match self.fill().await.map_err(|e| self.fail(e))? {
                         0 => {
                             *framing = Framing::Empty;
                             return Ok(None);
@@ -332,60 +285,13 @@ impl Conn {
         self.pos = 0;
         out
     }
-}
 
-/// The read side of a hijacked connection.
-pub(crate) enum ConnReader {
-    Unix(crate::net::ReadHalf<UnixStream>),
-    Tcp(crate::net::ReadHalf<TcpStream>),
-}
-
-/// The write side of a hijacked connection; dropping it half-closes.
-pub(crate) enum ConnWriter {
-    Unix(crate::net::WriteHalf<UnixStream>),
-    Tcp(crate::net::WriteHalf<TcpStream>),
-}
-
-impl ConnReader {
-    pub(crate) async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            ConnReader::Unix(r) => r.read(buf).await,
-            ConnReader::Tcp(r) => r.read(buf).await,
-        }
-    }
-}
-
-impl ConnWriter {
-    pub(crate) async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            ConnWriter::Unix(w) => w.write_all(buf).await,
-            ConnWriter::Tcp(w) => w.write_all(buf).await,
-        }
-    }
-
-    pub(crate) fn shutdown(&self) -> io::Result<()> {
-        match self {
-            ConnWriter::Unix(w) => w.shutdown(),
-            ConnWriter::Tcp(w) => w.shutdown(),
-        }
-    }
-}
-
-impl Conn {
     /// Splits a hijacked connection; also returns bytes already buffered
     /// after the response head, which belong to the stream.
     pub(crate) fn into_split(mut self) -> (ConnReader, ConnWriter, Vec<u8>) {
         let leftover = self.take_buffered();
-        match self.io {
-            Transport::Unix(s) => {
-                let (r, w) = s.into_split();
-                (ConnReader::Unix(r), ConnWriter::Unix(w), leftover)
-            }
-            Transport::Tcp(s) => {
-                let (r, w) = s.into_split();
-                (ConnReader::Tcp(r), ConnWriter::Tcp(w), leftover)
-            }
-        }
+        let (r, w) = hijack::split(self.io);
+        (r, w, leftover)
     }
 }
 

@@ -108,9 +108,10 @@ impl Engine {
     /// of event to report when the engine just went down.
     pub(super) fn note_error(&self, e: &Error) -> Option<FailureKind> {
         match e {
-            Error::Connect { .. } | Error::Io { .. } => self
-                .mark_unreachable(&e.to_string())
-                .then_some(FailureKind::EngineUnreachable),
+            Error::Connect { .. } | Error::Io { .. } | Error::Tls { .. } | Error::Ssh { .. } => {
+                self.mark_unreachable(&e.to_string())
+                    .then_some(FailureKind::EngineUnreachable)
+            }
             Error::Timeout { .. } => self
                 .mark_hung(&e.to_string())
                 .then_some(FailureKind::EngineTimeout),

@@ -120,7 +120,9 @@ pub(super) enum Phase {
 /// [`FailureKind::ImageMissing`] by the caller (it inspects the image).
 pub(super) fn classify(e: &Error, phase: Phase) -> FailureKind {
     match e {
-        Error::Connect { .. } | Error::Io { .. } => FailureKind::EngineUnreachable,
+        Error::Connect { .. } | Error::Io { .. } | Error::Tls { .. } | Error::Ssh { .. } => {
+            FailureKind::EngineUnreachable
+        }
         Error::Timeout { .. } => FailureKind::EngineTimeout,
         Error::NotFound { .. } if phase == Phase::Create => FailureKind::SpecInvalid,
         Error::Api { status: 400, .. } if phase != Phase::Run => FailureKind::SpecInvalid,
