@@ -16,8 +16,20 @@ use std::time::{Duration, Instant};
 use stevedore::docker::launch::{LaunchOptions, Launcher};
 use stevedore::docker::{
     AttachOptions, ContainerSpec, Docker, DockerBuilder, Error, EventsOptions, Filters,
-    LogsOptions, SshProblem,
+    LogsOptions, RemoveOptions, SshProblem,
 };
+
+const FORCE: RemoveOptions = RemoveOptions {
+    force: true,
+    volumes: true,
+};
+
+/// The tests count this process's `ssh` children: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 fn rt() -> stevedore::Runtime {
     stevedore::Runtime::builder()
@@ -84,6 +96,7 @@ fn ssh_error(r: Result<Docker, Error>) -> SshProblem {
 
 #[test]
 fn ssh_engine_end_to_end() {
+    let _serial = serial();
     let (keys, sshd) = setup("e2e");
     let scope = Scope::new("ssh");
     rt().block_on(async {
@@ -141,6 +154,7 @@ fn ssh_engine_end_to_end() {
             .await
             .unwrap();
         assert_eq!(logs.collect_output().await.unwrap().0, b"a\nb\n");
+        d.remove(&c.id, FORCE).await.unwrap();
 
         // Attach over the ssh pipes; closing stdin closes ssh's stdin.
         let c = d
@@ -160,6 +174,7 @@ fn ssh_engine_end_to_end() {
         assert_eq!(out, b"got:one\ngot:two\n");
         assert_eq!(err, b"bye\n");
         assert_eq!(wait.await.unwrap().status_code, 0);
+        d.remove(&c.id, FORCE).await.unwrap();
 
         // Keep-alive: sequential calls reuse one pooled ssh process.
         for _ in 0..5 {
@@ -206,6 +221,7 @@ fn ssh_engine_end_to_end() {
 
 #[test]
 fn ssh_failures_are_typed_and_leave_no_process() {
+    let _serial = serial();
     let (keys, sshd) = setup("fail");
     rt().block_on(async {
         // A key the server does not know.
@@ -293,6 +309,7 @@ fn ssh_failures_are_typed_and_leave_no_process() {
 
 #[test]
 fn ssh_hosts_that_could_inject_options_are_refused_before_running_ssh() {
+    let _serial = serial();
     rt().block_on(async {
         for bad in [
             "ssh://-oProxyCommand=touch%20x",
