@@ -35,7 +35,7 @@ use stevedore::chan;
 use stevedore::docker::launch::{
     FailureKind, LaunchError, LaunchOptions, Launcher, Progress, Report,
 };
-use stevedore::docker::{ContainerSpec, Docker, ImageRef, MinimalImage};
+use stevedore::docker::{ContainerSpec, Docker, DockerBuilder, ImageRef, MinimalImage};
 use stevedore::net::UnixStream;
 
 /// Launch containers concurrently over one or more Docker engines.
@@ -63,6 +63,26 @@ struct Args {
     /// skipped.
     #[arg(long = "host")]
     hosts: Vec<String>,
+    /// Remote engines (as the docker CLI): a docker context to use
+    /// instead of --host (default: DOCKER_CONTEXT, then config.json's
+    /// currentContext, when DOCKER_HOST is unset).
+    #[arg(long)]
+    context: Option<String>,
+    /// Use TLS for tcp:// hosts without verifying the engine.
+    #[arg(long)]
+    tls: bool,
+    /// Use TLS and verify the engine (DOCKER_TLS_VERIFY).
+    #[arg(long)]
+    tlsverify: bool,
+    /// CA certificate for --tlsverify (default DOCKER_CERT_PATH/ca.pem).
+    #[arg(long, value_name = "PATH")]
+    tlscacert: Option<std::path::PathBuf>,
+    /// Client certificate (default DOCKER_CERT_PATH/cert.pem).
+    #[arg(long, value_name = "PATH")]
+    tlscert: Option<std::path::PathBuf>,
+    /// Client key (default DOCKER_CERT_PATH/key.pem).
+    #[arg(long, value_name = "PATH")]
+    tlskey: Option<std::path::PathBuf>,
     /// Kill and remove a container still running this long after its start
     /// (`500ms`, `30s`, `2m`); it is reported as timed out.
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
@@ -131,16 +151,8 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
     if cmd.is_empty() {
         return Err(usage("--cmd is empty"));
     }
-    let hosts = if args.hosts.is_empty() {
-        // As for the docker CLI, an empty DOCKER_HOST means unset.
-        vec![std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "unix:///var/run/docker.sock".into())]
-    } else {
-        args.hosts.clone()
-    };
-    let builder = Docker::builder().connect_timeout(args.connect_timeout);
+    let (hosts, builder) = remote_settings(&args)?;
+    let builder = builder.connect_timeout(args.connect_timeout);
     let launcher = match Launcher::connect(&hosts, builder).await {
         Ok(l) => l,
         Err(e @ LaunchError::Unreachable { .. }) => return Err((3, e.to_string())),
@@ -263,6 +275,64 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The hosts and TLS settings, as the docker CLI resolves them: --host,
+/// else --context, else DOCKER_HOST, else DOCKER_CONTEXT / the current
+/// context, else the local socket; TLS from the --tls* flags, else the
+/// context, else DOCKER_TLS_VERIFY / DOCKER_CERT_PATH.
+fn remote_settings(args: &Args) -> Result<(Vec<String>, DockerBuilder), Fail> {
+    use stevedore::docker::{config_dir, DockerContext, TlsOptions};
+    if args.context.is_some() && !args.hosts.is_empty() {
+        return Err(usage("--context and --host cannot be used together"));
+    }
+    let mut builder = Docker::builder();
+    let env_host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+    let context = match &args.context {
+        Some(c) => Some(c.clone()),
+        None if args.hosts.is_empty() && env_host.is_none() => {
+            DockerContext::current_name(&config_dir()).map_err(|e| usage(e.to_string()))?
+        }
+        None => None,
+    };
+    let mut tls = None;
+    let hosts = if !args.hosts.is_empty() {
+        args.hosts.clone()
+    } else if let Some(name) = context.filter(|n| n != "default") {
+        let ctx = DockerContext::load(&name).map_err(|e| usage(e.to_string()))?;
+        tls = ctx.tls;
+        vec![ctx.host]
+    } else {
+        vec![env_host.unwrap_or_else(|| stevedore::docker::DEFAULT_HOST.into())]
+    };
+    let flags = args.tls
+        || args.tlsverify
+        || args.tlscacert.is_some()
+        || args.tlscert.is_some()
+        || args.tlskey.is_some();
+    if flags {
+        let certs = std::env::var_os("DOCKER_CERT_PATH")
+            .filter(|p| !p.is_empty())
+            .map_or_else(config_dir, std::path::PathBuf::from);
+        let mut t = TlsOptions::from_cert_path(certs).verify(args.tlsverify);
+        if !args.tlsverify && args.tlscacert.is_none() {
+            t.ca = None;
+        }
+        if let Some(p) = &args.tlscacert {
+            t = t.ca(p);
+        }
+        if let Some(p) = &args.tlscert {
+            t = t.cert(p);
+        }
+        if let Some(p) = &args.tlskey {
+            t = t.key(p);
+        }
+        tls = Some(t);
+    }
+    if let Some(t) = tls {
+        builder = builder.tls(t);
+    }
+    Ok((hosts, builder))
 }
 
 /// The command that removes what a batch left on `hosts`.
