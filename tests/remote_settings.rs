@@ -10,7 +10,8 @@ use stevedore::docker::{Docker, DockerContext, Error, SettingsError, TlsOptions,
 struct TempDir(PathBuf);
 impl TempDir {
     fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("stevedore-settings-{tag}-{}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("stevedore-settings-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         TempDir(d)
@@ -37,7 +38,10 @@ fn write_meta(cfg: &Path, name: &str, body: &str) -> PathBuf {
 }
 
 fn rt() -> stevedore::Runtime {
-    stevedore::Runtime::builder().worker_threads(1).build().unwrap()
+    stevedore::Runtime::builder()
+        .worker_threads(1)
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -77,11 +81,18 @@ fn a_context_resolves_host_and_tls_like_the_docker_cli() {
         "skip",
         r#"{"Name":"skip","Endpoints":{"docker":{"Host":"tcp://h:2376","SkipTLSVerify":true}}}"#,
     );
-    let t = DockerContext::load_from(&cfg.0, "skip").unwrap().tls.unwrap();
+    let t = DockerContext::load_from(&cfg.0, "skip")
+        .unwrap()
+        .tls
+        .unwrap();
     assert!(!t.verify);
 
     // currentContext in config.json.
-    std::fs::write(cfg.0.join("config.json"), r#"{"currentContext":"remote","auths":{}}"#).unwrap();
+    std::fs::write(
+        cfg.0.join("config.json"),
+        r#"{"currentContext":"remote","auths":{}}"#,
+    )
+    .unwrap();
     if std::env::var_os("DOCKER_CONTEXT").is_none() {
         assert_eq!(
             DockerContext::current_name(&cfg.0).unwrap().as_deref(),
@@ -112,8 +123,14 @@ fn broken_contexts_are_typed_errors() {
         ("empty", ""),
         ("huge", huge.as_str()),
         ("shape", r#"{"Endpoints":[1,2]}"#),
-        ("noep", r#"{"Name":"noep","Endpoints":{"kubernetes":{"Host":"x"}}}"#),
-        ("nohost", r#"{"Name":"nohost","Endpoints":{"docker":{"SkipTLSVerify":true}}}"#),
+        (
+            "noep",
+            r#"{"Name":"noep","Endpoints":{"kubernetes":{"Host":"x"}}}"#,
+        ),
+        (
+            "nohost",
+            r#"{"Name":"nohost","Endpoints":{"docker":{"SkipTLSVerify":true}}}"#,
+        ),
     ] {
         let path = write_meta(&cfg.0, name, body);
         match DockerContext::load_from(&cfg.0, name) {
@@ -157,7 +174,10 @@ fn broken_contexts_are_typed_errors() {
             .connect()
             .await
             .unwrap_err();
-        assert!(matches!(e, Error::Settings(SettingsError::InvalidContext { .. })), "{e:?}");
+        assert!(
+            matches!(e, Error::Settings(SettingsError::InvalidContext { .. })),
+            "{e:?}"
+        );
         // Error is Clone, with the new variants.
         let c = e.clone();
         assert_eq!(c.to_string(), e.to_string());

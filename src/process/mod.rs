@@ -209,7 +209,7 @@ impl PipeReader {
     /// Reads what is there without waiting: `Ok(None)` when nothing is
     /// (yet), `Ok(Some(0))` at end of file.
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        match (&*self.0.get_ref()).read(buf) {
+        match self.0.get_ref().read(buf) {
             Ok(n) => Ok(Some(n)),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(e),
