@@ -341,13 +341,15 @@ impl Default for DockerBuilder {
 }
 
 impl Docker {
-    /// Connects to `DOCKER_HOST` (default `unix:///var/run/docker.sock`) and
-    /// negotiates the API version.
+    /// Connects to `DOCKER_HOST`, else the current docker context, else
+    /// `unix:///var/run/docker.sock`, and negotiates the API version.
     pub async fn connect() -> Result<Docker> {
         DockerBuilder::new().connect().await
     }
 
-    /// Connects to `host` (`unix:///…` or `tcp://host:port`).
+    /// Connects to `host` (`unix:///…`, `tcp://host:port` — with TLS when
+    /// `DOCKER_TLS_VERIFY` / `DOCKER_TLS` say so — or
+    /// `ssh://[user@]host[:port]`).
     pub async fn connect_with(host: &str) -> Result<Docker> {
         DockerBuilder::new().host(host).connect().await
     }

@@ -1,8 +1,11 @@
 //! A Docker Engine API client over stevedore's own sockets — no CLI, no
 //! hyper, no tokio.
 //!
-//! * [`Docker::connect`] reads `DOCKER_HOST` (`unix:///…`, `tcp://host:port`;
-//!   default `unix:///var/run/docker.sock`), pings the daemon and uses
+//! * [`Docker::connect`] reads `DOCKER_HOST` (`unix:///…`, `tcp://host:port`,
+//!   `ssh://[user@]host`; TLS from `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH` or
+//!   [`DockerBuilder::tls`]), else the docker context
+//!   ([`DockerBuilder::context`], `DOCKER_CONTEXT`, the config's current
+//!   one), default `unix:///var/run/docker.sock`, pings the daemon and uses
 //!   `min(`[`CLIENT_MAX_API_VERSION`]`, daemon)`; every request carries the
 //!   `/vX.Y` prefix.
 //! * Every non-streaming call has a deadline covering connect, headers and
