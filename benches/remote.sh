@@ -21,6 +21,9 @@ D=$(mktemp -d /tmp/stevedore-bench-remote.XXXXXX)
 pid=""
 sshd_pid=""
 cleanup() {
+  # sshd writes its pid file once it listens; $sshd_pid is the same process
+  # (nsenter execs it).
+  [ -f "$D/sshd.pid" ] && kill "$(cat "$D/sshd.pid")" 2>/dev/null || true
   [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
   if [ -n "$pid" ]; then
     kill -TERM "$pid" 2>/dev/null || true
@@ -92,7 +95,7 @@ EOF
 # The client runs `ssh` from PATH: this one uses the bench's key.
 printf '#!/bin/sh\nexec /usr/bin/ssh -F %s "$@"\n' "$D/ssh_config" >"$D/bin/ssh"
 chmod +x "$D/bin/ssh"
-in_ns "$(command -v sshd || echo /usr/sbin/sshd)" -D -e -f "$D/sshd_config" 2>"$D/sshd.log" &
+nsenter --net="/proc/$pid/ns/net" "$(command -v sshd || echo /usr/sbin/sshd)" -D -e -f "$D/sshd_config" 2>"$D/sshd.log" &
 sshd_pid=$!
 for _ in $(seq 60); do in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/2222' 2>/dev/null && break; sleep 0.2; done
 

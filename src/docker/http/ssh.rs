@@ -48,7 +48,6 @@ pub(crate) struct SshStream {
     stdout: PipeReader,
     stderr: PipeReader,
     child: Child,
-    program: String,
 }
 
 impl SshStream {
@@ -81,7 +80,6 @@ impl SshStream {
             stdout: pipes.stdout,
             stderr: pipes.stderr,
             child,
-            program: settings.program.clone(),
         })
     }
 
@@ -102,7 +100,6 @@ impl SshStream {
         let status = self.child.exited_within(EXIT_GRACE).await?;
         let stderr = self.stderr_text();
         let code = status.code();
-        let _ = &self.program;
         Some(TransportProblem::Ssh(match code {
             Some(255) if stderr.contains("Permission denied") => {
                 SshProblem::AuthenticationFailed { stderr }
