@@ -88,6 +88,19 @@ pub struct Receiver<T> {
 impl<T> Sender<T> {
     /// Sends `value`, waiting for room (or, for `bounded(0)`, for a
     /// receiver). Fails, returning the value, if the channel is closed.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] holding the value if the channel is closed, or
+    /// closes while the send waits (every receiver dropped counts as
+    /// closed).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before it completes, the send is withdrawn: its value is
+    /// dropped with the future unless a receiver had already taken it, and
+    /// it is never delivered twice. In [`select!`](crate::select) a send arm
+    /// that does not win delivers nothing.
     pub fn send(&self, value: T) -> Send<'_, T> {
         Send::new(self, value)
     }
@@ -152,6 +165,13 @@ impl<T> Sender<T> {
 impl<T> Receiver<T> {
     /// Receives the next value: `None` once the channel is closed and
     /// drained.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: no value is lost. One handed to this receive just
+    /// before it was dropped goes to another receive instead. In
+    /// [`select!`](crate::select) a receive arm that does not win takes
+    /// nothing.
     pub fn recv(&self) -> Recv<'_, T> {
         Recv::new(self)
     }
