@@ -46,6 +46,34 @@ use std::task::{Context, Poll};
 
 /// A channel holding up to `cap` values. `bounded(0)` is a rendezvous
 /// channel: a send completes only when a receiver takes the value.
+///
+/// # Examples
+///
+/// A producer and a consumer; dropping the last sender closes the channel,
+/// which ends the consumer's loop.
+///
+/// ```
+/// use stevedore::chan;
+///
+/// stevedore::Runtime::new().unwrap().block_on(async {
+///     let (tx, rx) = chan::bounded(4);
+///     let producer = stevedore::spawn(async move {
+///         for i in 0..10 {
+///             tx.send(i).await.unwrap();
+///         }
+///     });
+///     let mut sum = 0;
+///     while let Some(i) = rx.recv().await {
+///         sum += i;
+///     }
+///     producer.await.unwrap();
+///     assert_eq!(sum, 45);
+/// });
+/// ```
+///
+/// # Panics
+///
+/// If `cap` is `usize::MAX` (use [`unbounded`]).
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     assert!(
         cap != usize::MAX,
