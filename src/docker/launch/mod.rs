@@ -44,7 +44,9 @@ mod cancel;
 mod container;
 mod engine;
 mod error;
+mod exec_job;
 mod failure;
+mod jobs;
 mod options;
 mod output;
 mod pool;
@@ -52,14 +54,16 @@ mod progress;
 mod reconcile;
 mod report;
 mod retry;
+mod warm;
 
 pub use self::error::LaunchError;
 pub use self::failure::FailureKind;
-pub use self::options::{LaunchOptions, RetryPolicy, MAX_CONCURRENCY, MAX_COUNT};
+pub use self::jobs::{Job, JobList, JobListError};
+pub use self::options::{LaunchOptions, Mode, RetryPolicy, MAX_CONCURRENCY, MAX_COUNT};
 pub use self::progress::Progress;
 pub use self::report::{
     ContainerResult, ContainerTimings, EngineReport, EngineState, FailureCount, OutputReport,
-    PhaseStats, Phases, Report, RetryCount,
+    PhaseStats, Phases, Report, RetryCount, WarmReport,
 };
 
 use self::cancel::{Reason, Signals};

@@ -2,8 +2,8 @@
 
 use super::{ContainerResult, FailureKind};
 
-/// What happened to one container, or to an engine (`index` in
-/// `0..count`; `engine` indexes [`Launcher::hosts`](super::Launcher::hosts)).
+/// What happened to one container (in warm mode: one job, an exec), or to
+/// an engine (`index` in `0..count`; `engine` indexes [`Launcher::hosts`](super::Launcher::hosts)).
 /// Every dispatched container ends with exactly one
 /// [`Finished`](Progress::Finished): the results stream through it as they
 /// come.
@@ -68,4 +68,24 @@ pub enum Progress {
     },
     /// A container is done, one way or another.
     Finished(Box<ContainerResult>),
+    /// Warm mode: a worker container was started (`worker` in
+    /// `0..containers`; a replacement keeps its worker's number).
+    WorkerStarted {
+        /// Which worker.
+        worker: usize,
+        /// On which engine.
+        engine: usize,
+        /// The container's id.
+        id: String,
+    },
+    /// Warm mode: a worker container died, hung, or was removed to kill a
+    /// job over its timeout; the worker starts a new one.
+    WorkerReplaced {
+        /// Which worker.
+        worker: usize,
+        /// On which engine.
+        engine: usize,
+        /// Why.
+        reason: String,
+    },
 }
