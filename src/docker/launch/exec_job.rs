@@ -11,9 +11,10 @@
 //! running in it (the Engine API cannot kill an exec) — and starts a new
 //! one. A job whose exec never started (the container was already gone,
 //! the engine failed before the start) is marked retryable; one that
-//! started is reported, never run twice. A killed exec's exit code ≥ 128
-//! is checked against its container: a container that stopped is a lost
-//! worker, not the job's own failure.
+//! started is reported, never run twice. A non-zero exit code is checked
+//! against its container: a container that stopped under the exec (killed:
+//! 137; the runtime refused the exec: 126) is a lost worker, not the job's
+//! own failure.
 
 use super::container::{close, guarded, Attempt, Stop};
 use super::engine::Engine;
@@ -229,8 +230,9 @@ async fn run(
     }
     a.fail(FailureKind::NonZeroExit, format!("exited with code {code}"));
     a.retryable = false;
-    if code >= 128 {
-        // Killed by a signal: perhaps with its container.
+    {
+        // Killed by a signal (≥ 128) or refused by the runtime (126): its
+        // container may have stopped under it.
         match guarded(ctx, engine, docker.inspect(container)).await {
             Ok(info) if info.state.running => {}
             Ok(_) => {
