@@ -513,3 +513,97 @@ fn bad_warm_options_and_job_lists_are_typed_errors_before_anything_is_created() 
         assert_eq!(leftovers(&d, &batch).await, 0);
     });
 }
+
+/// Builds the demo in this test's profile (once) and returns its path.
+fn demo() -> std::path::PathBuf {
+    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "--quiet", "--example", "launch"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the demo failed");
+        profile_dir.join("examples").join("launch")
+    })
+    .clone()
+}
+
+/// Runs the demo with `stdin` piped in: (exit code, stdout, stderr).
+fn run_demo(args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(demo())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_demo_runs_a_job_list_from_stdin_in_warm_mode_and_rejects_bad_lists() {
+    let img = rt(1).block_on(async { image(&docker().await).await });
+    let (code, out, err) = run_demo(
+        &["--image", &img, "--jobs", "-", "--warm", "2", "--json"],
+        "true\n# comment\nsh -c 'exit 5'\n\necho hi\n",
+    );
+    assert_eq!(code, 1, "one job failed: {err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["count"], 3);
+    let lines: Vec<(i64, i64)> = json["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["line"].as_i64().unwrap(),
+                c["exit_code"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(lines, [(1, 0), (3, 5), (5, 0)]);
+    let batch = json["batch"].as_str().unwrap().to_owned();
+    rt(1).block_on(async {
+        assert_eq!(leftovers(&docker().await, &batch).await, 0);
+    });
+    // Usage errors, before anything is created: exit 2.
+    for (args, stdin, says) in [
+        (
+            vec!["--jobs", "-", "--count", "3"],
+            "true\n",
+            "cannot be used with",
+        ),
+        (vec!["--jobs", "-"], "\n# nothing\n", "no command"),
+        (
+            vec!["--jobs", "-", "--warm", "2"],
+            "true\necho 'open\n",
+            "line 2",
+        ),
+        (vec!["--jobs", "/no/such/file"], "", "/no/such/file"),
+        (vec!["--warm", "0"], "", "warm"),
+        (vec!["--warm", "2", "--keep"], "", "keep"),
+    ] {
+        let (code, _, err) = run_demo(&args, stdin);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -39,6 +39,24 @@
 //! **Several engines.** Each container goes to the reachable engine with
 //! the fewest in flight. [`Launcher::connect`] skips (and reports) hosts
 //! that cannot be reached.
+//!
+//! **Warm mode** ([`Mode::Warm`], the demo's `--warm K`): the same pool
+//! with containers as the workers. Each of K workers starts one
+//! long-lived container from the spec, kept alive by
+//! [`LaunchOptions::warm_command`], and runs every job it takes as an
+//! exec in it ([`Docker::exec_create`], [`Docker::exec_start`],
+//! [`Docker::exec_exit_code`]), timed per phase (create, start, output,
+//! exit). A worker container that dies or hangs is replaced and the job
+//! that found it gone runs once more on the new one; a job that had
+//! started is reported ([`FailureKind::WorkerLost`]), and a job over
+//! [`LaunchOptions::timeout`] is killed by replacing its container. Worker
+//! containers carry the batch label like any other and are removed on
+//! every path.
+//!
+//! **Job lists** ([`JobList`], [`LaunchOptions::with_jobs`], the demo's
+//! `--jobs FILE`): one shell-split command per line, each line one job —
+//! one container in run mode, one exec in warm mode; results carry the
+//! job's line number.
 
 mod cancel;
 mod container;
