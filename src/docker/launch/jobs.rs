@@ -8,7 +8,7 @@
 //! job, known by its 1-based line number in the input. A trailing
 //! `\r` (CRLF input) is dropped. Everything is checked before anything is
 //! created: a list with no job, a line that does not split (an
-//! unterminated quote, a trailing backslash, an empty command name), a NUL byte, input that is
+//! unterminated quote, an empty command name), a NUL byte, input that is
 //! not UTF-8, or more jobs than [`MAX_COUNT`] is a [`JobListError`].
 
 use super::MAX_COUNT;
@@ -43,7 +43,7 @@ pub enum JobListError {
     Unsplittable {
         /// Its line number.
         line: usize,
-        /// Why (an unterminated quote, a trailing backslash).
+        /// Why (an unterminated quote, an empty command name).
         reason: String,
     },
     /// A line holds a NUL byte, which no command line can carry.
@@ -213,10 +213,6 @@ mod tests {
         ));
         assert!(matches!(
             JobList::parse("true\necho \"open\n"),
-            Err(JobListError::Unsplittable { line: 2, .. })
-        ));
-        assert!(matches!(
-            JobList::parse("true\ntrue\\"),
             Err(JobListError::Unsplittable { line: 2, .. })
         ));
         assert_eq!(JobList::parse("a\0b"), Err(JobListError::Nul { line: 1 }));

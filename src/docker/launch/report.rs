@@ -324,9 +324,14 @@ impl fmt::Display for Report {
     /// A readable summary: counts, the phase table, engines, failures,
     /// retries, and what may be left behind.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = if self.warm.is_some() {
+            "jobs"
+        } else {
+            "containers"
+        };
         writeln!(
             f,
-            "batch {}: {} containers, {} succeeded, {} failed{}{} in {:.2} s ({:.1} containers/s)",
+            "batch {}: {} {unit}, {} succeeded, {} failed{}{} in {:.2} s ({:.1} {unit}/s)",
             self.batch,
             self.count,
             self.succeeded,
