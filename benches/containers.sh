@@ -78,7 +78,7 @@ if [ "${1:-}" = warm ]; then
   echo
   echo "warm / run mode: $(awk -v a="$sd_warm" -v b="$sd_run" 'BEGIN{printf "%.2f", a/b}')x (goal >= 3)"
   echo "warm once warm (marginal, $((2 * n)) jobs): $marginal jobs/s (goal >= 40)"
-  echo "warm / xargs docker exec: $(awk -v a="$sd_warm" -v b="$cli_exec" 'BEGIN{printf "%.2f", a/b}')x (goal >= 1.5)"
+  echo "warm / xargs docker exec: $(awk -v a="$sd_warm" -v b="$cli_exec" 'BEGIN{printf "%.2f", a/b}')x with its start-up, $(awk -v a="$marginal" -v b="$cli_exec" 'BEGIN{printf "%.2f", a/b}')x once warm (goal >= 1.5)"
   echo "xargs docker run: $(awk -v a="$cli_run" 'BEGIN{printf "%.2f", a}') jobs/s"
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   exit 0

@@ -607,3 +607,65 @@ fn the_demo_runs_a_job_list_from_stdin_in_warm_mode_and_rejects_bad_lists() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_frozen_worker_container_is_replaced_and_the_batch_goes_on() {
+    rt(2).block_on(async {
+        let d = docker().await;
+        let img = image(&d).await;
+        // Job 0 runs until its worker is frozen (paused), then hangs; the
+        // timeout kills it by replacing the container, and the rest run on
+        // the replacement.
+        let list = JobList::parse("sleep 600\ntrue\necho thawed\n").unwrap();
+        let mut o = warm(0, 1).with_jobs(list);
+        o.timeout = Some(Duration::from_secs(3));
+        let batch = o.batch_id.clone().unwrap();
+        let launcher = Launcher::new(vec![d.clone()]);
+        let (tx, rx) = chan::unbounded();
+        let run = launcher.start(&spec(&img), &o, Some(tx));
+        let freezer = {
+            let d = d.clone();
+            stevedore::spawn(async move {
+                let mut worker = None;
+                let mut paused = None;
+                while let Some(p) = rx.recv().await {
+                    match p {
+                        Progress::WorkerStarted { id, .. } if worker.is_none() => worker = Some(id),
+                        Progress::Started { index: 0, .. } => {
+                            let id = worker.clone().expect("the worker started first");
+                            d.pause(&id).await.unwrap();
+                            paused = Some(id);
+                        }
+                        _ => {}
+                    }
+                }
+                paused
+            })
+        };
+        let report = run.await.unwrap();
+        let paused = freezer.await.unwrap().expect("the worker was paused");
+        // Frozen while it ran, job 0 hangs until its timeout; frozen before
+        // the runtime had started it (an exec start is answered first), it
+        // is refused at once. Either way its worker is replaced before
+        // job 1.
+        let j0 = &report.containers[0];
+        assert!(
+            matches!(
+                j0.kind,
+                Some(FailureKind::TimedOut | FailureKind::WorkerLost)
+            ),
+            "{j0:?}"
+        );
+        assert_eq!(report.succeeded, 2, "{report}");
+        for r in &report.containers[1..] {
+            assert_eq!(r.name, format!("{batch}-w0-1"), "{r:?}");
+            assert_eq!(r.attempts, 1, "{r:?}");
+        }
+        let warm = report.warm.clone().unwrap();
+        assert_eq!((warm.started, warm.replaced), (2, 1));
+        // The frozen container was removed with the rest.
+        assert!(d.inspect(&paused).await.unwrap_err().is_not_found());
+        assert_eq!(report.not_removed, 0);
+        assert_eq!(leftovers(&d, &batch).await, 0);
+    });
+}

@@ -12,8 +12,8 @@
 //! one. A job whose exec never started (the container was already gone,
 //! the engine failed before the start) is marked retryable; one that
 //! started is reported, never run twice. A non-zero exit code is checked
-//! against its container: a container that stopped under the exec (killed:
-//! 137; the runtime refused the exec: 126) is a lost worker, not the job's
+//! against its container: a container that stopped or was paused under the
+//! exec (killed: 137; the runtime refused the exec: 126) is a lost worker, not the job's
 //! own failure.
 
 use super::container::{close, guarded, Attempt, Stop};
@@ -234,13 +234,18 @@ async fn run(
         // Killed by a signal (≥ 128) or refused by the runtime (126): its
         // container may have stopped under it.
         match guarded(ctx, engine, docker.inspect(container)).await {
-            Ok(info) if info.state.running => {}
-            Ok(_) => {
+            Ok(info) if info.state.running && !info.state.paused => {}
+            Ok(info) => {
+                let what = if info.state.paused {
+                    "was paused"
+                } else {
+                    "stopped"
+                };
                 a.kind = Some(FailureKind::WorkerLost);
                 a.message = Some(format!(
-                    "exited with code {code}: its worker container {container} stopped"
+                    "exited with code {code}: its worker container {container} {what}"
                 ));
-                return WorkerAfter::Replace("stopped during a job".into());
+                return WorkerAfter::Replace(format!("{what} during a job"));
             }
             Err(Stop::Failed(e)) if e.is_not_found() => {
                 a.kind = Some(FailureKind::WorkerLost);
