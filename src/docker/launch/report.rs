@@ -28,7 +28,7 @@ pub struct Report {
     pub deadline_exceeded: bool,
     /// Wall time of the batch.
     pub elapsed_s: f64,
-    /// Containers run to exit per second.
+    /// Containers run to exit per second (warm mode: jobs).
     pub containers_per_s: f64,
     /// Latency per lifecycle phase.
     pub phases: Phases,
