@@ -55,6 +55,7 @@ mod models;
 mod reference;
 mod run;
 mod spec;
+mod trace;
 
 pub use self::attach::{AttachInput, AttachOptions, Attached};
 pub use self::client::{
