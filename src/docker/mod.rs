@@ -74,6 +74,7 @@ mod connect;
 mod containers;
 mod error;
 mod events;
+mod exec;
 mod filters;
 mod http;
 mod images;
@@ -96,6 +97,7 @@ pub use self::connect::{config_dir, DockerContext, SettingsError, TlsOptions, DE
 pub use self::containers::{Started, Stopped, Wait, WaitCondition};
 pub use self::error::{Error, Result};
 pub use self::events::{EventStream, EventsOptions};
+pub use self::exec::{ExecInspect, ExecOutput, ExecSpec, ExecTimings};
 pub use self::filters::{Filters, ListOptions, RemoveOptions};
 pub use self::http::{SshProblem, TlsProblem};
 pub use self::logs::{LogStream, LogsOptions};
