@@ -128,7 +128,10 @@ impl<T> Sender<T> {
         self.chan.is_closed()
     }
 
-    /// Values currently buffered.
+    /// Values currently buffered, never more than the capacity: a rendezvous
+    /// channel always reads 0. A value put back by a cancelled `recv` (see
+    /// [`Receiver::recv`]) while the buffer is full is received first but
+    /// not counted.
     pub fn len(&self) -> usize {
         self.chan.len()
     }
@@ -152,6 +155,15 @@ impl<T> Sender<T> {
 impl<T> Receiver<T> {
     /// Receives the next value: `None` once the channel is closed and
     /// drained.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes loses nothing. A value that
+    /// was already handed to it (by a sender that has returned) goes back to
+    /// the front of the channel: to the next waiting receive, else to the
+    /// front of the buffer, even beyond the capacity. No waiting sender
+    /// completes in its place: on `bounded(0)` a `send` completes only when
+    /// a receive takes its value.
     pub fn recv(&self) -> Recv<'_, T> {
         Recv::new(self)
     }
@@ -160,7 +172,7 @@ impl<T> Receiver<T> {
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut wakers = WakeList::new();
         let mut inner = self.chan.lock();
-        let res = inner.try_recv(None, &mut wakers);
+        let res = inner.try_recv(self.chan.cap, None, &mut wakers);
         drop(inner);
         wakers.wake_all();
         match res {
@@ -191,7 +203,10 @@ impl<T> Receiver<T> {
         self.chan.is_closed()
     }
 
-    /// Values currently buffered.
+    /// Values currently buffered, never more than the capacity: a rendezvous
+    /// channel always reads 0. A value put back by a cancelled `recv` (see
+    /// [`Receiver::recv`]) while the buffer is full is received first but
+    /// not counted.
     pub fn len(&self) -> usize {
         self.chan.len()
     }
