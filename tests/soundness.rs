@@ -515,6 +515,35 @@ fn join_wakers_that_panic_on_drop_spare_the_worker() {
 }
 
 #[test]
+fn a_panicking_waker_fired_by_a_timer_spares_the_worker() {
+    // A sleep polled (outside any task) with a waker whose wake panics: the
+    // worker firing the timer runs that waker outside any task's poll.
+    let rt = one_worker();
+    let hostile = Arc::new(HostileWaker {
+        wakes: AtomicUsize::new(0),
+    });
+    let waker = Waker::from(hostile.clone());
+    {
+        let _enter = rt.enter();
+        let mut sleep = Box::pin(stevedore::time::sleep(Duration::from_millis(1)));
+        assert!(sleep
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        let hostile = hostile.clone();
+        within_hang_limit("the timer to fire", move || {
+            while hostile.wakes.load(SeqCst) == 0 {
+                thread::yield_now();
+            }
+        });
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(sleep)));
+    }
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(waker)));
+    assert_runtime_alive(&rt, "after a timer woke a panicking waker");
+    std::mem::forget(hostile); // its last drop would panic here
+}
+
+#[test]
 fn a_one_worker_runtime_outlives_every_kind_of_user_panic() {
     let rt = one_worker();
     let hs: Vec<JoinHandle<()>> = (0..20)

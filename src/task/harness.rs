@@ -8,14 +8,14 @@
 //! code — polling the future, dropping it, dropping its output, waking or
 //! dropping the join waker, dropping a panic payload — runs under
 //! `catch_unwind`, and a panic payload whose own destructor panics is
-//! leaked rather than dropped again ([`discard_panic`]).
+//! leaked rather than dropped again (`util::panic`).
 
 use super::core::{Cell, Core, Header, Stage, Trailer};
 use super::error::JoinError;
 use super::state::{State, ToIdle, ToRunning};
 use super::waker::waker_ref;
 use super::{Notified, Schedule, Task};
-use std::any::Any;
+use crate::util::panic::{discard_panic, drop_quietly};
 use std::future::Future;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -184,22 +184,6 @@ fn poll_future<F: Future, S>(core: &Core<F, S>, cx: &mut Context<'_>) -> bool {
     };
     core.set_stage(Stage::Finished(out));
     true
-}
-
-/// Drops `value`; a panic in its destructor is caught and discarded.
-fn drop_quietly<T>(value: T) {
-    if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
-        discard_panic(panic);
-    }
-}
-
-/// Drops a caught panic payload that nobody will see. A payload's own
-/// destructor may panic too (`panic_any` of such a value); then the second
-/// payload is leaked, so the regress ends here instead of in the worker.
-fn discard_panic(panic: Box<dyn Any + Send>) {
-    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(panic))) {
-        mem::forget(again);
-    }
 }
 
 /// Drops the future of a cancelled task and records why it ended.
