@@ -301,13 +301,11 @@ pub(super) unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<
         }
     }
     if drop_waker {
-        // SAFETY: the transition handed the slot to us.
-        let waker = catch_unwind(AssertUnwindSafe(|| unsafe {
-            harness.trailer().set_waker(None)
-        }));
-        if let Err(panic) = waker {
-            discard_panic(panic);
-        }
+        // The waker's destructor is user code: it must not unwind here.
+        crate::util::panic::catch_quietly(|| {
+            // SAFETY: the transition handed the slot to us.
+            unsafe { harness.trailer().set_waker(None) }
+        });
     }
     harness.drop_reference();
 }
