@@ -153,7 +153,13 @@ macro_rules! __select_expand {
                         if __i == $crate::__select_count!($($skip)*) {
                             #[allow(unused_variables)]
                             let ( $($skip,)* __fut, .. ) = $crate::__private::select::project(__futs.as_mut());
-                            if let $crate::__private::Poll::Ready(__v) = __fut.poll_arm(__cx, &__token, __i) {
+                            // SAFETY: `__token` is declared before `__futs`
+                            // in this frame and never moved, so it outlives
+                            // every arm (they are dropped, or leaked with the
+                            // whole frame, first); each arm is always polled
+                            // with this token and its own index.
+                            let __polled = unsafe { __fut.poll_arm(__cx, &__token, __i) };
+                            if let $crate::__private::Poll::Ready(__v) = __polled {
                                 let ( $($skip,)* __out, .. ) = &mut __outs;
                                 *__out = ::core::option::Option::Some(__v);
                                 return $crate::__private::Poll::Ready(__i);

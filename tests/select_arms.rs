@@ -18,6 +18,16 @@ fn cx() -> Context<'static> {
     Context::from_waker(futures::task::noop_waker_ref())
 }
 
+/// Polls `$arm` as arm 0 of `$token`'s select.
+macro_rules! poll_arm {
+    ($arm:ident, $token:ident) => {
+        // SAFETY: every test declares `$token` before `$arm` in the same
+        // scope (or an enclosing one), so the token outlives the arm, and
+        // each arm is always polled with the same token and index.
+        unsafe { $arm.as_mut().poll_arm(&mut cx(), &$token, 0) }
+    };
+}
+
 /// A token that arm 1 has won.
 fn lost() -> Token {
     let token = Token::new();
@@ -32,7 +42,7 @@ fn oneshot_value_stays_in_the_receiver() {
     {
         let token = lost();
         let mut arm = pin!(ArmPicker::new(&mut rx).pick());
-        assert!(arm.as_mut().poll_arm(&mut cx(), &token, 0).is_pending());
+        assert!(poll_arm!(arm, token).is_pending());
     }
     assert_eq!(rx.try_recv(), Ok(5), "the value was dropped with the arm");
     // And a winning arm completes normally.
@@ -40,10 +50,7 @@ fn oneshot_value_stays_in_the_receiver() {
     tx.send(6).unwrap();
     let token = Token::new();
     let mut arm = pin!(ArmPicker::new(&mut rx).pick());
-    assert_eq!(
-        arm.as_mut().poll_arm(&mut cx(), &token, 0),
-        std::task::Poll::Ready(Ok(6))
-    );
+    assert_eq!(poll_arm!(arm, token), std::task::Poll::Ready(Ok(6)));
 }
 
 #[test]
@@ -53,7 +60,7 @@ fn notify_one_is_passed_on() {
     {
         let token = lost();
         let mut arm = pin!(ArmPicker::new(notify.notified()).pick());
-        assert!(arm.as_mut().poll_arm(&mut cx(), &token, 0).is_pending());
+        assert!(poll_arm!(arm, token).is_pending());
     }
     assert!(
         pin!(notify.notified()).poll(&mut cx()).is_ready(),
@@ -66,12 +73,12 @@ fn notify_one_to_a_waiting_arm_is_passed_on() {
     let notify = Notify::new();
     let token = Token::new();
     let mut arm = Box::pin(ArmPicker::new(notify.notified()).pick());
-    assert!(arm.as_mut().poll_arm(&mut cx(), &token, 0).is_pending()); // queued
+    assert!(poll_arm!(arm, token).is_pending()); // queued
     let mut next = pin!(notify.notified());
     assert!(next.as_mut().poll(&mut cx()).is_pending()); // queued behind
     notify.notify_one(); // picks the arm
     assert!(token.try_claim(1)); // ... but arm 1 wins the select
-    assert!(arm.as_mut().poll_arm(&mut cx(), &token, 0).is_pending());
+    assert!(poll_arm!(arm, token).is_pending());
     drop(arm);
     assert!(
         next.as_mut().poll(&mut cx()).is_ready(),
@@ -94,7 +101,7 @@ async fn join_set_result_goes_back_into_the_set() {
         // it back; without that the set would be empty after the first.
         {
             let mut arm = pin!(ArmPicker::new(set.join_next()).pick());
-            assert!(arm.as_mut().poll_arm(&mut cx(), &token, 0).is_pending());
+            assert!(poll_arm!(arm, token).is_pending());
         }
         assert_eq!(set.len(), 1, "the result was dropped with the arm");
         stevedore::yield_now().await;
@@ -122,7 +129,7 @@ async fn signal_is_kept_for_the_next_recv() {
     loop {
         {
             let mut arm = pin!(ArmPicker::new(sig.recv()).pick());
-            assert!(arm.as_mut().poll_arm(&mut cx(), &token, 0).is_pending());
+            assert!(poll_arm!(arm, token).is_pending());
         }
         // A losing arm that took it must have kept it for the next recv;
         // one that found nothing yet leaves it in the socket. Either way

@@ -4,7 +4,12 @@
 //!
 //! * receivers wait only while the buffer is empty;
 //! * senders wait only while the buffer is full (always, for `bounded(0)`);
-//! * once `closed`, nothing waits: close completes every waiter.
+//! * once `closed`, nothing waits: close completes every waiter;
+//! * the buffer exceeds the capacity only by values *given back* (handed to
+//!   a receive that was then cancelled, see [`Chan::give_back`]), which sit
+//!   at its front; a receive refills from a waiting sender only a slot below
+//!   the capacity, so a `send` on `bounded(0)` completes only by handing its
+//!   value to a receive, never into the buffer.
 //!
 //! A receive that frees a slot in a full buffer moves the first waiting
 //! sender's value into it and completes that sender (Go's `recv` on a full
@@ -82,8 +87,10 @@ impl<T> Chan<T> {
         self.closed.load(Acquire)
     }
 
+    /// Buffered values, at most `cap`: given-back values beyond the
+    /// capacity are not counted (a rendezvous channel always reads 0).
     pub(super) fn len(&self) -> usize {
-        self.lock().buf.len()
+        self.lock().buf.len().min(self.cap)
     }
 
     /// Closes the channel; true if this call closed it.
@@ -106,7 +113,10 @@ impl<T> Chan<T> {
     }
 
     /// A value delivered to a receive that was then cancelled goes back to
-    /// the front of the line: to the next waiting receiver, else the buffer.
+    /// the front of the line: to the next waiting receiver, else the front of
+    /// the buffer — even beyond the capacity (even on `bounded(0)`): its
+    /// sender has already completed, so it cannot be handed back, and it
+    /// must not be lost. Such a slot is not refilled (see `try_recv`).
     pub(super) fn give_back(&self, value: T) {
         let mut wakers = WakeList::new();
         let mut inner = self.lock();
@@ -179,6 +189,7 @@ impl<T> Inner<T> {
     /// One receive attempt under the lock.
     pub(super) fn try_recv(
         &mut self,
+        cap: usize,
         own: Option<SelectRef>,
         wakers: &mut WakeList,
     ) -> Result<T, RecvFail> {
@@ -188,12 +199,18 @@ impl<T> Inner<T> {
                 return Err(RecvFail::Lost);
             }
             let value = self.buf.pop_front().expect("checked non-empty");
-            // Refill the freed slot from the first waiting sender.
-            // SAFETY: we hold the lock that owns the queue.
-            if let Some(node) = unsafe { claim_peer(&mut self.send_q, own, wakers) } {
-                // SAFETY: as above; `node` is linked in `send_q`.
-                let v = unsafe { finish(&mut self.send_q, node, Finish::Done(None), wakers) };
-                self.buf.push_back(v.expect("waiting sender holds a value"));
+            // Refill the freed slot from the first waiting sender — only if
+            // a slot within the capacity was freed: a given-back value may
+            // have held the buffer beyond it (and on `bounded(0)` there is no
+            // slot at all), and a sender completes only into a real slot or
+            // into a receive's hands.
+            if self.buf.len() < cap {
+                // SAFETY: we hold the lock that owns the queue.
+                if let Some(node) = unsafe { claim_peer(&mut self.send_q, own, wakers) } {
+                    // SAFETY: as above; `node` is linked in `send_q`.
+                    let v = unsafe { finish(&mut self.send_q, node, Finish::Done(None), wakers) };
+                    self.buf.push_back(v.expect("waiting sender holds a value"));
+                }
             }
             return Ok(value);
         }

@@ -169,7 +169,10 @@ impl<T> Sender<T> {
         self.chan.is_closed()
     }
 
-    /// Values currently buffered.
+    /// Values currently buffered, never more than the capacity: a rendezvous
+    /// channel always reads 0. A value put back by a cancelled `recv` (see
+    /// [`Receiver::recv`]) while the buffer is full is received first but
+    /// not counted.
     pub fn len(&self) -> usize {
         self.chan.len()
     }
@@ -197,8 +200,11 @@ impl<T> Receiver<T> {
     /// # Cancel safety
     ///
     /// Cancel safe: no value is lost. One handed to this receive just
-    /// before it was dropped goes to another receive instead. In
-    /// [`select!`](crate::select) a receive arm that does not win takes
+    /// before it was dropped goes back to the front of the channel: to the
+    /// next waiting receive, else to the front of the buffer, even beyond
+    /// the capacity. No waiting sender completes in its place: on
+    /// `bounded(0)` a `send` completes only when a receive takes its value.
+    /// In [`select!`](crate::select) a receive arm that does not win takes
     /// nothing.
     pub fn recv(&self) -> Recv<'_, T> {
         Recv::new(self)
@@ -208,7 +214,7 @@ impl<T> Receiver<T> {
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut wakers = WakeList::new();
         let mut inner = self.chan.lock();
-        let res = inner.try_recv(None, &mut wakers);
+        let res = inner.try_recv(self.chan.cap, None, &mut wakers);
         drop(inner);
         wakers.wake_all();
         match res {
@@ -239,7 +245,10 @@ impl<T> Receiver<T> {
         self.chan.is_closed()
     }
 
-    /// Values currently buffered.
+    /// Values currently buffered, never more than the capacity: a rendezvous
+    /// channel always reads 0. A value put back by a cancelled `recv` (see
+    /// [`Receiver::recv`]) while the buffer is full is received first but
+    /// not counted.
     pub fn len(&self) -> usize {
         self.chan.len()
     }

@@ -143,7 +143,7 @@ impl<T> RecvOp<T> {
                     ready!(coop::poll_proceed(cx));
                     let mut wakers = WakeList::new();
                     let mut inner = chan.lock();
-                    let out = match inner.try_recv(select, &mut wakers) {
+                    let out = match inner.try_recv(chan.cap, select, &mut wakers) {
                         Ok(v) => {
                             coop::consume();
                             Poll::Ready(Some(v))
@@ -274,7 +274,7 @@ impl<T> Future for Recv<'_, T> {
 impl<T> SelectArm for Send<'_, T> {
     type Output = Result<(), SendError<T>>;
 
-    fn poll_arm(
+    unsafe fn poll_arm(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         token: &Token,
@@ -282,6 +282,8 @@ impl<T> SelectArm for Send<'_, T> {
     ) -> Poll<Self::Output> {
         // SAFETY: as in `poll`.
         let this = unsafe { self.get_unchecked_mut() };
+        // The waiter may keep this pointer while linked: our caller promised
+        // that `token` outlives this future (`SelectArm::poll_arm`).
         this.op.waiter.set_select(Some(SelectRef::new(token, arm)));
         // SAFETY: as in `poll`.
         unsafe { this.op.poll(&this.sender.chan, cx) }
@@ -291,7 +293,7 @@ impl<T> SelectArm for Send<'_, T> {
 impl<T> SelectArm for Recv<'_, T> {
     type Output = Option<T>;
 
-    fn poll_arm(
+    unsafe fn poll_arm(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         token: &Token,
@@ -299,6 +301,8 @@ impl<T> SelectArm for Recv<'_, T> {
     ) -> Poll<Option<T>> {
         // SAFETY: as in `poll`.
         let this = unsafe { self.get_unchecked_mut() };
+        // The waiter may keep this pointer while linked: our caller promised
+        // that `token` outlives this future (`SelectArm::poll_arm`).
         this.op.waiter.set_select(Some(SelectRef::new(token, arm)));
         // SAFETY: as in `poll`.
         unsafe { this.op.poll(&this.receiver.chan, cx) }

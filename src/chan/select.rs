@@ -80,9 +80,11 @@ impl fmt::Debug for Token {
 
 /// Pointer to a select's token plus the arm index of one operation.
 ///
-/// The token lives in the select future's frame and outlives every waiter
-/// that refers to it: the arm futures (which unlink their waiters on drop)
-/// are declared after it and dropped before it.
+/// The token outlives every waiter that refers to it: that is the safety
+/// contract of [`SelectArm::poll_arm`], the only place a `SelectRef` is
+/// stored into a waiter. `select!` keeps its token in the select future's
+/// frame, declared before the arm futures (which unlink their waiters on
+/// drop), so they are dropped first.
 #[derive(Clone, Copy)]
 pub(crate) struct SelectRef {
     token: NonNull<Token>,
@@ -125,12 +127,41 @@ impl SelectRef {
 }
 
 /// An operation that can take part in a `select!`.
+///
+/// Support API for the macro: hidden from the docs, but public, so its
+/// contract is enforced by `unsafe` rather than by visibility. Safe code
+/// cannot poll an arm with a token, so it cannot leave a channel waiter
+/// pointing at a dropped token:
+///
+/// ```compile_fail,E0133
+/// use std::pin::pin;
+/// use std::task::Context;
+/// use stevedore::__private::select::{ArmPicker, PickChannelArm as _, SelectArm as _, Token};
+///
+/// let (_tx, rx) = stevedore::chan::bounded::<u32>(0);
+/// let mut arm = pin!(ArmPicker::new(rx.recv()).pick());
+/// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+/// let token = Token::new();
+/// // error[E0133]: call to unsafe function requires unsafe block
+/// let _ = arm.as_mut().poll_arm(&mut cx, &token, 0);
+/// ```
 #[doc(hidden)]
 pub trait SelectArm {
     type Output;
 
     /// Polls the arm. `Ready` only if this arm is the select's winner.
-    fn poll_arm(
+    ///
+    /// # Safety
+    ///
+    /// `token` must stay alive, at the same address, until `self` has been
+    /// **dropped** — not merely until this call returns: a channel arm links
+    /// a waiter that points at the token, peers on other threads claim the
+    /// token through it, and only the arm's destructor unlinks it (so if the
+    /// arm is leaked, the token must never be freed). Every call on one arm
+    /// passes the same `token` and `arm`. `select!` upholds this by
+    /// declaring its token before the pinned tuple of arms, in the same
+    /// frame, so the arms are always dropped first.
+    unsafe fn poll_arm(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         token: &Token,
@@ -146,7 +177,7 @@ pub struct FutureArm<F>(F);
 impl<F: Future> SelectArm for FutureArm<F> {
     type Output = F::Output;
 
-    fn poll_arm(
+    unsafe fn poll_arm(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         token: &Token,

@@ -106,7 +106,8 @@ impl ScheduledIo {
         };
         drop(w);
         for waker in readers.into_iter().chain(writers) {
-            waker.wake();
+            // A user's waker must not unwind into the worker dispatching.
+            crate::util::panic::catch_quietly(|| waker.wake());
         }
     }
 

@@ -133,10 +133,6 @@ impl Handle {
             .ok_or_else(|| std::io::Error::other("this stevedore runtime has no I/O reactor"))
     }
 
-    pub(super) fn shared_ptr(&self) -> *const Shared {
-        &*self.shared as *const Shared
-    }
-
     fn schedule_task(&self, task: Notified<Handle>, is_yield: bool) {
         let shared = &*self.shared;
         context::with_core(|core| match core {

@@ -241,7 +241,7 @@ impl<'a> PickChannelArm for ArmPicker<Recv<'a>> {
 impl SelectArm for Recv<'_> {
     type Output = Option<()>;
 
-    fn poll_arm(
+    unsafe fn poll_arm(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         token: &Token,

@@ -437,7 +437,7 @@ impl<'a> PickChannelArm for ArmPicker<Notified<'a>> {
 impl SelectArm for Notified<'_> {
     type Output = ();
 
-    fn poll_arm(
+    unsafe fn poll_arm(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         token: &Token,

@@ -223,7 +223,7 @@ impl<'a, T> PickChannelArm for ArmPicker<&'a mut Receiver<T>> {
 impl<T> SelectArm for SelectRecv<'_, T> {
     type Output = Result<T, RecvError>;
 
-    fn poll_arm(
+    unsafe fn poll_arm(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         token: &Token,

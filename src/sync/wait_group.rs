@@ -6,6 +6,12 @@
 //! completes every waiter. A waiter checks the counter again under the lock
 //! before linking itself, so a `done` that races with it either finds it
 //! linked or is seen by its check: no lost wake-up.
+//!
+//! The counter only ever holds a valid count: `add` and `done` are
+//! compare-and-swap loops that check the new value before publishing it, so
+//! a misuse (a `done` too many, an overflowing `add`) panics in its caller
+//! without the counter ever passing through an invalid value that others
+//! could observe.
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering::*};
@@ -92,31 +98,53 @@ impl WaitGroup {
 
     /// Adds `n` to the count.
     ///
+    /// The count changes only by a compare-and-swap from one valid value to
+    /// the next, so a misuse panics in the misusing caller only: the count
+    /// is never seen out of range, and concurrent correct callers and
+    /// waiters are unaffected.
+    ///
     /// # Panics
     ///
-    /// If the count would overflow.
+    /// If the count would exceed `isize::MAX` (the count is left unchanged).
+    #[track_caller]
     pub fn add(&self, n: usize) {
-        let prev = self.inner.count.fetch_add(n, AcqRel);
-        if prev.checked_add(n).is_none_or(|c| c > isize::MAX as usize) {
-            self.inner.count.fetch_sub(n, AcqRel);
-            panic!("WaitGroup counter overflow");
+        let count = &self.inner.count;
+        let mut cur = count.load(Acquire);
+        loop {
+            let Some(next) = cur.checked_add(n).filter(|&c| c <= isize::MAX as usize) else {
+                panic!("WaitGroup counter overflow: add({n}) on a count of {cur}");
+            };
+            match count.compare_exchange_weak(cur, next, AcqRel, Acquire) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
         }
     }
 
     /// Subtracts one from the count, waking every waiter when it hits zero.
     ///
+    /// Like [`add`](WaitGroup::add), a compare-and-swap: a `done()` too many
+    /// never makes the count wrap, even for an instant, so it cannot disturb
+    /// concurrent correct users.
+    ///
     /// # Panics
     ///
-    /// If the count is already zero: a negative WaitGroup counter is a bug,
-    /// as in Go.
+    /// If the count is already zero (it is left at zero): a negative
+    /// WaitGroup counter is a bug, as in Go.
     #[track_caller]
     pub fn done(&self) {
-        let prev = self.inner.count.fetch_sub(1, AcqRel);
-        if prev == 0 {
-            self.inner.count.fetch_add(1, AcqRel);
-            panic!("negative WaitGroup counter: done() called more often than add()");
+        let count = &self.inner.count;
+        let mut cur = count.load(Acquire);
+        loop {
+            if cur == 0 {
+                panic!("negative WaitGroup counter: done() called more often than add()");
+            }
+            match count.compare_exchange_weak(cur, cur - 1, AcqRel, Acquire) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
         }
-        if prev == 1 {
+        if cur == 1 {
             self.inner.release_waiters();
         }
     }

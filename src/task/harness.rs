@@ -3,12 +3,19 @@
 //! Every function here is entered holding exactly one reference (a
 //! `Notified`, a waker, the owned list's or the `JoinHandle`'s) and either
 //! passes it on or releases it; see the ownership rules in `state.rs`.
+//!
+//! **No user code unwinds into a worker.** Everything here that runs user
+//! code — polling the future, dropping it, dropping its output, waking or
+//! dropping the join waker, dropping a panic payload — runs under
+//! `catch_unwind`, and a panic payload whose own destructor panics is
+//! leaked rather than dropped again (`util::panic`).
 
 use super::core::{Cell, Core, Header, Stage, Trailer};
 use super::error::JoinError;
 use super::state::{State, ToIdle, ToRunning};
 use super::waker::waker_ref;
 use super::{Notified, Schedule, Task};
+use crate::util::panic::{discard_panic, drop_quietly};
 use std::future::Future;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -86,14 +93,16 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         let snapshot = self.state().transition_to_complete();
         // A panicking output destructor or join waker must not unwind into
         // the worker.
-        let _ = catch_unwind(AssertUnwindSafe(|| {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| {
             if !snapshot.is_join_interested() {
                 self.core().set_stage(Stage::Consumed);
             } else if snapshot.is_join_waker_set() {
                 // SAFETY: JOIN_WAKER was set when COMPLETE was set.
                 unsafe { self.trailer().wake_join() };
             }
-        }));
+        })) {
+            discard_panic(panic);
+        }
         // SAFETY: borrowed view of our own reference; never dropped.
         let me = ManuallyDrop::new(unsafe { Task::<S>::from_raw(self.header_ptr()) });
         let count = match self.core().scheduler.release(&me) {
@@ -117,7 +126,10 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn dealloc(self) {
         // SAFETY: the last reference is gone; the cell was created by
         // `Box::new` in `Cell::new`.
-        drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+        let cell = unsafe { Box::from_raw(self.cell.as_ptr()) };
+        // What is left in the cell may hold user values (a join waker, an
+        // output nobody read); the box is freed even if one panics.
+        drop_quietly(cell);
     }
 }
 
@@ -159,10 +171,16 @@ fn poll_future<F: Future, S>(core: &Core<F, S>, cx: &mut Context<'_>) -> bool {
         Ok(Poll::Ready(out)) => Ok(out),
         Err(panic) => Err(JoinError::panic(panic)),
     };
-    // Drop the future before publishing the output; its destructor may panic.
+    // Drop the future before publishing the output; its destructor may
+    // panic. Then the task fails with that panic and the output (or the
+    // poll's own panic) is dropped here — under `catch_unwind` too, since
+    // the output's destructor may panic as well.
     let out = match catch_unwind(AssertUnwindSafe(|| core.set_stage(Stage::Consumed))) {
         Ok(()) => out,
-        Err(panic) => Err(JoinError::panic(panic)),
+        Err(panic) => {
+            drop_quietly(out);
+            Err(JoinError::panic(panic))
+        }
     };
     core.set_stage(Stage::Finished(out));
     true
@@ -276,13 +294,18 @@ pub(super) unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<
     let harness = unsafe { Harness::<F, S>::from_raw(ptr) };
     let (drop_output, drop_waker) = harness.state().transition_to_join_handle_dropped();
     if drop_output {
-        let _ = catch_unwind(AssertUnwindSafe(|| {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| {
             harness.core().set_stage(Stage::Consumed)
-        }));
+        })) {
+            discard_panic(panic);
+        }
     }
     if drop_waker {
-        // SAFETY: the transition handed the slot to us.
-        unsafe { harness.trailer().set_waker(None) };
+        // The waker's destructor is user code: it must not unwind here.
+        crate::util::panic::catch_quietly(|| {
+            // SAFETY: the transition handed the slot to us.
+            unsafe { harness.trailer().set_waker(None) }
+        });
     }
     harness.drop_reference();
 }

@@ -14,6 +14,13 @@ use std::task::{Context, Poll};
 /// Awaiting it yields `Ok(output)`, or `Err(JoinError)` if the task panicked
 /// or was cancelled. Dropping the handle **detaches** the task: it keeps
 /// running, as a goroutine does. [`abort`](JoinHandle::abort) cancels it.
+///
+/// **Panics stay in the task.** A panic while polling the future, or in the
+/// future's destructor (which runs as soon as it returns `Ready`), makes the
+/// task finish with a panic `JoinError`; in the second case the output is
+/// dropped — on the worker, with any panic from its own destructor caught
+/// and discarded. Outputs nobody reads and the join waker are dropped the
+/// same way, so no user code ever unwinds into a worker thread.
 pub struct JoinHandle<T> {
     raw: RawTask,
     _p: PhantomData<T>,

@@ -368,7 +368,7 @@ impl<'a, T> PickChannelArm for ArmPicker<JoinNext<'a, T>> {
 impl<T> SelectArm for JoinNext<'_, T> {
     type Output = Option<Result<T, JoinError>>;
 
-    fn poll_arm(
+    unsafe fn poll_arm(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         token: &Token,

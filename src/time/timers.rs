@@ -168,7 +168,8 @@ impl Timers {
             drop(heap);
             fired += buf.len();
             for e in buf.drain(..) {
-                e.waker.wake();
+                // A user's waker must not unwind into the worker firing it.
+                crate::util::panic::catch_quietly(|| e.waker.wake());
             }
         }
         fired
@@ -180,7 +181,7 @@ impl Timers {
             let drained: Vec<_> = shard.heap.lock().entries.drain().collect();
             shard.next.store(u64::MAX, SeqCst);
             for e in &drained {
-                e.entry.waker.take();
+                crate::util::panic::drop_quietly(e.entry.waker.take());
             }
         }
     }
