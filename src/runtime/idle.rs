@@ -69,6 +69,15 @@ impl Idle {
         worker
     }
 
+    /// The wake rule's cheap pre-check: some worker sleeps and none
+    /// searches. A `SeqCst` load, ordered after the caller's `SeqCst` slot
+    /// store; the parking side orders its state update before its `SeqCst`
+    /// re-read of the slots.
+    pub(crate) fn slot_wake_needed(&self) -> bool {
+        let s = self.state.load(SeqCst);
+        s & SEARCH_MASK == 0 && (s >> UNPARK_SHIFT) < self.num_workers
+    }
+
     fn notify_should_wakeup(&self) -> bool {
         let s = self.state.fetch_add(0, SeqCst);
         s & SEARCH_MASK == 0 && (s >> UNPARK_SHIFT) < self.num_workers
