@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use stevedore::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use stevedore::sync::WaitGroup;
 use stevedore::{chan, spawn};
