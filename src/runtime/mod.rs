@@ -205,17 +205,21 @@ impl Runtime {
                 shut_down: false,
             };
             self.shut_down = true;
+            // `ManuallyDrop`: if the thread cannot start, the closure (and
+            // `rest`) is dropped here, and dropping `rest` would refuse
+            // again, recursively. The fallback below stops the workers.
+            let rest = std::mem::ManuallyDrop::new(rest);
             #[cfg(not(stevedore_loom))]
             let spawned = std::thread::Builder::new()
                 .name("stevedore-shutdown".into())
                 .spawn(move || {
-                    let mut rest = rest;
+                    let mut rest = std::mem::ManuallyDrop::into_inner(rest);
                     rest.shutdown(blocking_timeout);
                 })
                 .is_ok();
             #[cfg(stevedore_loom)]
             let spawned = {
-                std::mem::forget(rest);
+                let _ = rest;
                 false
             };
             if !spawned {
