@@ -23,6 +23,10 @@ const SHUT_DOWN_MSG: &str = "stevedore timer: the runtime this timer belongs to 
 /// `Sleep` moved out of a dropped runtime, or first polled in the context of
 /// one) — it would otherwise never complete. A waiting `Sleep` is woken by
 /// the shutdown so that it panics rather than hangs.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the [`Sleep`] removes its timer.
 pub fn sleep(duration: Duration) -> Sleep {
     let deadline = Instant::now()
         .checked_add(duration)
@@ -30,12 +34,16 @@ pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(deadline)
 }
 
-/// Waits until `deadline`.
+/// Waits until `deadline` (a deadline in the past is ready at once).
 ///
 /// # Panics
 ///
 /// As [`sleep`]: outside a stevedore runtime, or once its runtime has shut
 /// down before the deadline.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the [`Sleep`] removes its timer.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,

@@ -11,16 +11,26 @@ use std::time::{Duration, Instant};
 /// Runs `future`, giving up after `duration`: `Ok(output)` if it finished in
 /// time, `Err(Elapsed)` otherwise (the future is dropped with the `Timeout`).
 ///
-/// A future that is always ready (say, a loop over channel operations that
-/// never wait) is still interrupted: the cooperative budget makes it return
-/// `Pending` every 128 operations, in a task and in `Runtime::block_on`
-/// alike, and the timer is checked then.
+/// The future is polled first, so one that is ready at once wins even
+/// against a zero duration. A future that is always ready (say, a loop over
+/// channel operations that never wait) is still interrupted: the
+/// cooperative budget makes it return `Pending` every 128 operations, in a
+/// task and in `Runtime::block_on` alike, and the timer is checked then.
+///
+/// # Errors
+///
+/// [`Elapsed`](crate::time::Elapsed) when the deadline passes first.
 ///
 /// # Panics
 ///
 /// As [`sleep`](super::sleep()): when polled outside a stevedore runtime, or
 /// once the runtime its timer belongs to has shut down while the future was
 /// still running (it would never fire).
+///
+/// # Cancel safety
+///
+/// As cancel safe as `future`: dropping the `Timeout` (or the deadline
+/// passing) drops `future` at its current `.await`.
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     let deadline = Instant::now()
         .checked_add(duration)
@@ -30,7 +40,15 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 
 /// Like [`timeout`], with an absolute deadline.
 ///
+/// # Errors
+///
+/// [`Elapsed`](crate::time::Elapsed) when the deadline passes first.
+///
 /// # Panics
+///
+/// As [`timeout`].
+///
+/// # Cancel safety
 ///
 /// As [`timeout`].
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
