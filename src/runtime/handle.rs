@@ -196,15 +196,17 @@ impl Shared {
     }
 
     /// A task went into a next-task slot during a poll: wake a sleeping
-    /// worker if one sleeps and nobody searches (Go's `wakep`). The read of
-    /// the idle state is a plain `SeqCst` load, cheap when a peer is busy.
+    /// worker if one sleeps and nobody searches (Go's `wakep`). The check
+    /// is the idle state's read-modify-write (`Idle::worker_to_notify`):
+    /// after the slot store, it either reads a parker's update (and wakes
+    /// it) or is read by it (and the parker, re-checking the slots, sees
+    /// the task). A plain load would not give that order.
     pub(super) fn notify_parked_for_slot(&self) {
-        if self.idle.slot_wake_needed() {
-            self.notify_parked();
-        }
+        self.notify_parked();
     }
 
-    /// The last searcher parked: make sure no queued work is left behind.
+    /// A worker parked: make sure no queued work is left behind (a task
+    /// queued by a peer whose poll now blocks its thread).
     pub(super) fn notify_if_work_pending(&self) {
         let pending = !self.inject.is_empty()
             || self

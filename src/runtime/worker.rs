@@ -25,10 +25,11 @@
 //! slot while a task is being polled wakes a sleeping worker if one sleeps
 //! and none is searching (Go's `wakep` on `runqput(next)`): the poll may
 //! block its thread for long, and a worker parked on the driver would
-//! otherwise not notice the slot. The slot store and the idle-state load
-//! are both `SeqCst`, as are the parking worker's state update and its
-//! re-check of the slots, so either the pusher sees the sleeper or the last
-//! searcher to park sees the slot (`loom-tests/tests/runtime.rs`).
+//! otherwise not notice the slot. The pusher's slot store is followed by a
+//! read-modify-write of the idle state, and every parking worker's
+//! read-modify-write of that state by a re-check of the queues and slots:
+//! either the pusher reads the parker's update (and wakes it) or the parker
+//! reads the pusher's (and then sees the slot) (`loom-tests/tests/runtime.rs`).
 
 use super::context;
 use super::coop;
@@ -81,8 +82,8 @@ impl LifoSlot {
     /// Puts `task` in the slot, returning the previous occupant.
     fn replace(&self, task: Notified<Handle>) -> Option<Notified<Handle>> {
         let new = task.into_raw().as_ptr();
-        // SeqCst: ordered before the pusher's read of the idle state (the
-        // wake rule in `Core::schedule_local`).
+        // Released by the pusher's idle-state RMW that follows (the wake
+        // rule in `Core::schedule_local`).
         let prev = self.task.swap(new, SeqCst);
         // SAFETY: non-null pointers in the slot come from `into_raw` above.
         ptr::NonNull::new(prev).map(|p| unsafe { Notified::from_raw(p.cast()) })
@@ -99,8 +100,8 @@ impl LifoSlot {
         ptr::NonNull::new(prev).map(|p| unsafe { Notified::from_raw(p.cast()) })
     }
 
-    /// SeqCst: the last searcher to park reads this after publishing that
-    /// it parked (see the wake rule).
+    /// Every worker that parks reads this after its idle-state RMW (see
+    /// the wake rule).
     pub(crate) fn is_occupied(&self) -> bool {
         !self.task.load(SeqCst).is_null()
     }
@@ -318,12 +319,16 @@ impl Core {
         let shared = self.shared();
         // SAFETY: this is worker `self.index`'s thread.
         unsafe { shared.owned.drain_completed(self.index) };
-        let is_last = shared
+        // Every parker (not only the last searcher) re-checks the queues and
+        // slots after it is counted as parked: a worker that parks without
+        // searching (refused: enough searchers) may otherwise miss a task a
+        // busy peer queued just before its poll blocked the thread — the
+        // pusher saw this worker still unparked and woke nobody. Found by
+        // the slot wake loom model.
+        shared
             .idle
             .transition_worker_to_parked(self.index, self.is_searching.replace(false));
-        if is_last {
-            shared.notify_if_work_pending();
-        }
+        shared.notify_if_work_pending();
         let parker = &self.remote().unpark;
         let holds_driver = !shared.is_shutdown() && shared.driver.try_acquire();
         if holds_driver {
