@@ -143,7 +143,7 @@ fn a_sleep_moved_out_of_a_dropped_runtime_panics_instead_of_hanging() {
     drop(rt1);
     let rt2 = rt(1);
     let err = within("a sleep of a dropped runtime", move || {
-        rt2.block_on(rt2.spawn(async move { s.await })).unwrap_err()
+        rt2.block_on(rt2.spawn(s)).unwrap_err()
     })
     .unwrap();
     assert!(err.is_panic());

@@ -29,7 +29,7 @@ fn timers_fire_in_deadline_order() {
                 .collect();
         let mut order: Vec<u64> = Vec::new();
         std::future::poll_fn(|cx| {
-            sleeps.sort_by(|a, b| b.0.cmp(&a.0));
+            sleeps.sort_by_key(|s| std::cmp::Reverse(s.0));
             let mut newly = Vec::new();
             let mut later_done = false;
             for (ms, s) in sleeps.iter_mut() {
