@@ -219,7 +219,10 @@ fn storm_with_plain_threads_on_both_sides() {
 #[test]
 fn a_task_that_always_finds_its_channel_ready_still_yields() {
     // One worker: without a budget the receiver would drain all 10,000
-    // values before the flag-setting task got a turn.
+    // values before the flag-setting task got a turn. The consumer spawns
+    // the setter itself, on the only worker, before it starts draining:
+    // the setter can run only when the consumer yields, whatever the load
+    // (spawning it from `block_on` raced the drain).
     let rt = rt(1);
     let (tx, rx) = chan::unbounded::<u32>();
     for i in 0..10_000 {
@@ -227,9 +230,10 @@ fn a_task_that_always_finds_its_channel_ready_still_yields() {
     }
     drop(tx);
     let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
     let first_seen = rt.block_on(async move {
         let consumer = spawn(async move {
+            let f = flag.clone();
+            let setter = spawn(async move { flag.store(true, SeqCst) });
             let mut n = 0usize;
             let mut first_seen = None;
             while rx.recv().await.is_some() {
@@ -238,10 +242,9 @@ fn a_task_that_always_finds_its_channel_ready_still_yields() {
                     first_seen = Some(n);
                 }
             }
+            setter.await.unwrap();
             first_seen
         });
-        let setter = spawn(async move { flag.store(true, SeqCst) });
-        setter.await.unwrap();
         consumer.await.unwrap()
     });
     let first_seen = first_seen.expect("the other task never ran before the drain finished");

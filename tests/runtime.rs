@@ -420,7 +420,9 @@ fn spawn_blocking_runs_off_the_workers_and_the_pool_shrinks_when_idle() {
         names
     });
     assert!(names.iter().all(|n| n == "stevedore-blocking"), "{names:?}");
-    assert!(rt.handle().metrics().blocking_threads >= 1);
+    // (No "threads still alive" check here: with a 20 ms keep-alive a
+    // loaded machine may retire them before it runs, which failed 1 stress
+    // round in 20. The barrier already proved four ran at once.)
     // Keep-alive expiry is timer-driven: poll the metric with a deadline.
     let deadline = Instant::now() + Duration::from_secs(10);
     while rt.handle().metrics().blocking_threads > 0 {

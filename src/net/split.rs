@@ -10,6 +10,8 @@ use std::task::{Context, Poll};
 /// Streams that can be split (TCP and Unix streams).
 pub trait SplitStream: sealed::Sealed {
     #[doc(hidden)]
+    fn poll_read_ready_shared(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    #[doc(hidden)]
     fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
     #[doc(hidden)]
     fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
@@ -55,6 +57,20 @@ impl<S: SplitStream> ReadHalf<S> {
     /// Reads into `buf`; `Ok(0)` at end of stream.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.inner.poll_read_shared(cx, buf)).await
+    }
+
+    /// Waits until a read would make progress, counting bytes the stream
+    /// read ahead (as the whole stream's `readable` does).
+    ///
+    /// # Errors
+    ///
+    /// An error the reactor reports for this socket.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it consumes nothing.
+    pub async fn readable(&self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.inner.poll_read_ready_shared(cx)).await
     }
 
     /// The stream both halves share (for addresses and options).

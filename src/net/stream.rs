@@ -110,8 +110,21 @@ where
             .poll_io(cx, Direction::Write, || (&*io).write_vectored(bufs))
     }
 
+    /// Readiness for `dir`. Read readiness counts the read-ahead buffer: with
+    /// bytes kept from an earlier small read, a read makes progress without
+    /// touching the socket, so this is ready at once (the socket may well
+    /// be drained, and its readiness cleared, by that earlier read).
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
+        if matches!(dir, Direction::Read) && self.has_surplus() {
+            return Poll::Ready(Ok(()));
+        }
         self.io.registration().poll_ready(cx, dir).map_ok(drop)
+    }
+
+    /// True if bytes read ahead are waiting to be handed out.
+    fn has_surplus(&self) -> bool {
+        let s = self.surplus.lock();
+        s.start < s.bytes.len()
     }
 
     pub(crate) async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -181,7 +194,19 @@ macro_rules! stream_methods {
                 self.inner.try_write(buf)
             }
 
-            /// Waits until a read would make progress.
+            /// Waits until a read would make progress: data (or end of
+            /// stream) on the socket, or bytes this stream already read
+            /// ahead of an earlier small read — then it is ready at once, so
+            /// the `readable().await; try_read()` loop never waits on data
+            /// it holds.
+            ///
+            /// # Errors
+            ///
+            /// An error the reactor reports for this socket.
+            ///
+            /// # Cancel safety
+            ///
+            /// Cancel safe: it consumes nothing.
             pub async fn readable(&self) -> std::io::Result<()> {
                 std::future::poll_fn(|cx| {
                     self.inner.poll_ready(cx, crate::reactor::Direction::Read)
@@ -258,6 +283,13 @@ macro_rules! stream_methods {
         }
 
         impl crate::net::split::SplitStream for $ty {
+            fn poll_read_ready_shared(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                self.inner.poll_ready(cx, crate::reactor::Direction::Read)
+            }
+
             fn poll_read_shared(
                 &self,
                 cx: &mut std::task::Context<'_>,

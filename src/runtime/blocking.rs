@@ -208,8 +208,25 @@ fn spawn_thread(inner: &Arc<Inner>, handle: Handle) -> std::io::Result<()> {
     builder.spawn(move || run_thread(&inner, handle)).map(drop)
 }
 
+crate::loom::thread_local! {
+    /// The pool whose thread this is (null on other threads); compared by
+    /// address only, never dereferenced.
+    static CURRENT_POOL: std::cell::Cell<*const Inner> = std::cell::Cell::new(std::ptr::null());
+}
+
+impl BlockingPool {
+    /// True on one of this pool's own threads (inside a `spawn_blocking`
+    /// closure of this runtime): waiting there for the pool to drain would
+    /// wait for ourselves.
+    pub(crate) fn is_current_thread(&self) -> bool {
+        let me: *const Inner = &*self.inner;
+        CURRENT_POOL.with(|c| std::ptr::eq(c.get(), me))
+    }
+}
+
 fn run_thread(inner: &Inner, handle: Handle) {
     let _enter = handle.enter();
+    CURRENT_POOL.with(|c| c.set(inner as *const Inner));
     let mut state = inner.state.lock();
     'work: loop {
         while let Some(task) = state.queue.pop_front() {

@@ -19,7 +19,7 @@ pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
     with_budget(BUDGET, f)
 }
 
-/// Runs `f` with no budget (block_on's own future, blocking threads).
+/// Runs `f` with no budget (blocking-pool jobs).
 pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
     with_budget(UNCONSTRAINED, f)
 }

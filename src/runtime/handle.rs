@@ -191,7 +191,18 @@ impl Shared {
         }
     }
 
-    /// The last searcher parked: make sure no queued work is left behind.
+    /// A task went into a next-task slot during a poll: wake a sleeping
+    /// worker if one sleeps and nobody searches (Go's `wakep`). The check
+    /// is the idle state's read-modify-write (`Idle::worker_to_notify`):
+    /// after the slot store, it either reads a parker's update (and wakes
+    /// it) or is read by it (and the parker, re-checking the slots, sees
+    /// the task). A plain load would not give that order.
+    pub(super) fn notify_parked_for_slot(&self) {
+        self.notify_parked();
+    }
+
+    /// A worker parked: make sure no queued work is left behind (a task
+    /// queued by a peer whose poll now blocks its thread).
     pub(super) fn notify_if_work_pending(&self) {
         let pending = !self.inject.is_empty()
             || self
@@ -217,19 +228,20 @@ impl Shared {
     }
 
     /// Registers a timer in the calling worker's shard (or the shared one)
-    /// and wakes the driver owner if it would sleep past it.
-    pub(crate) fn register_timer(&self, deadline: Instant, waker: &Waker) -> Arc<Entry> {
+    /// and wakes the driver owner if it would sleep past it. `None` if the
+    /// runtime has shut down (its timers will never fire).
+    pub(crate) fn register_timer(&self, deadline: Instant, waker: &Waker) -> Option<Arc<Entry>> {
         let timers = &self.driver.timers;
         let shard = context::with_core(|core| match core {
             Some(core) if std::ptr::eq(core.shared(), self) => core.index(),
             _ => self.driver.remote_shard(),
         });
         let ns = timers.ns_of(deadline);
-        let entry = timers.register(shard, ns, waker);
+        let entry = timers.register(shard, ns, waker)?;
         if let Some(owner) = self.driver.owner_to_unpark(ns) {
             self.remotes[owner].unpark.unpark();
         }
-        entry
+        Some(entry)
     }
 }
 

@@ -14,10 +14,10 @@
 //!   keeps being spread (the caller does this when
 //!   [`transition_worker_from_searching`](Idle::transition_worker_from_searching)
 //!   returns true).
-//! * **The last searcher to park re-checks every queue** after it is counted
-//!   as parked (the caller does this when
-//!   [`transition_worker_to_parked`](Idle::transition_worker_to_parked)
-//!   returns true). Pushers publish work before reading the state, and the
+//! * **Every worker that parks re-checks every queue and next-task slot**
+//!   after it is counted as parked (the caller, `Core::park`; tokio does it
+//!   for the last searcher only, which leaves a task queued by a worker
+//!   whose poll then blocks its thread waiting while a peer sleeps). Pushers publish work before reading the state, and the
 //!   parker publishes the state before re-reading the queues — both with
 //!   `SeqCst` — so one of the two always sees the other: no lost wake-up.
 

@@ -44,7 +44,26 @@ use std::time::Duration;
 /// Dropping it cancels every unfinished task (their futures are dropped on
 /// the dropping thread), joins the workers, and waits for running
 /// `spawn_blocking` jobs; see [`shutdown_timeout`](Runtime::shutdown_timeout)
-/// to bound that wait.
+/// to bound that wait. Timers of a dropped runtime never fire: a `sleep`,
+/// `timeout` or `interval` still waiting on one (or first polled in its
+/// context afterwards) panics instead of hanging.
+///
+/// # Panics
+///
+/// Dropping it where the drop would wait for itself or block a worker
+/// panics (the shutdown then finishes on a helper thread, so nothing
+/// leaks):
+///
+/// * on one of its own worker threads (inside one of its tasks);
+/// * on a worker thread of *another* stevedore runtime (inside a task):
+///   the wait would block that worker; move the runtime into
+///   `spawn_blocking`, or call
+///   [`shutdown_background`](Runtime::shutdown_background);
+/// * inside one of its own `spawn_blocking` closures, which the drop would
+///   wait for.
+///
+/// When the thread is already panicking the drop does not panic again: it
+/// leaves the shutdown to the helper thread.
 pub struct Runtime {
     handle: Handle,
     workers: Vec<crate::loom::thread::JoinHandle<()>>,
@@ -91,6 +110,12 @@ impl Runtime {
     /// entered (so `spawn`, timers and sockets work inside it). Tasks it
     /// spawns run on the workers.
     ///
+    /// The future gets a cooperative budget per poll, as a task does: once
+    /// it has completed 128 channel (or other budgeted) operations without
+    /// waiting, the next one returns `Pending` and the future is polled again
+    /// at once. So a [`timeout`](crate::time::timeout) around a future that
+    /// is always ready still fires.
+    ///
     /// # Panics
     ///
     /// When called from a worker thread: blocking a worker would stall the
@@ -113,26 +138,107 @@ impl Runtime {
 
     /// Shuts down, waiting at most `timeout` for running blocking jobs
     /// (queued ones are cancelled). Async tasks are always cancelled.
+    ///
+    /// # Panics
+    ///
+    /// On one of this runtime's own worker threads (the shutdown is then
+    /// finished by a helper thread).
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shutdown(Some(timeout));
     }
 
-    /// Shuts down without waiting for running blocking jobs.
+    /// Shuts down without waiting for running blocking jobs. Usable inside
+    /// a task of another runtime and inside this runtime's own
+    /// `spawn_blocking` closures (it joins the workers, which finish their
+    /// current polls, but waits for no blocking job).
+    ///
+    /// # Panics
+    ///
+    /// On one of this runtime's own worker threads (the shutdown is then
+    /// finished by a helper thread).
     pub fn shutdown_background(self) {
         self.shutdown_timeout(Duration::ZERO);
     }
 
+    /// Why shutting down here (waiting `blocking_timeout` for the blocking
+    /// pool) would wait for itself or block a worker, if it would.
+    fn shutdown_refused(&self, blocking_timeout: Option<Duration>) -> Option<&'static str> {
+        let shared = &*self.handle.shared;
+        let (own_worker, any_worker) = context::with_core(|c| match c {
+            Some(c) => (std::ptr::eq(c.shared(), shared), true),
+            None => (false, false),
+        });
+        if own_worker {
+            return Some(
+                "a stevedore runtime cannot be dropped or shut down from one of its own worker \
+                 threads (inside one of its tasks): the shutdown would wait for this very thread",
+            );
+        }
+        if blocking_timeout.is_none() && any_worker {
+            return Some(
+                "a stevedore runtime cannot be dropped inside a task of another stevedore \
+                 runtime: the drop waits for its workers and blocking jobs and would block this \
+                 worker; drop it in spawn_blocking or call Runtime::shutdown_background",
+            );
+        }
+        if blocking_timeout.is_none() && shared.blocking.is_current_thread() {
+            return Some(
+                "a stevedore runtime cannot be dropped inside one of its own spawn_blocking \
+                 closures: the drop waits for every blocking job, including this one; call \
+                 Runtime::shutdown_background or drop it elsewhere",
+            );
+        }
+        None
+    }
+
     fn shutdown(&mut self, blocking_timeout: Option<Duration>) {
-        if std::mem::replace(&mut self.shut_down, true) {
+        if self.shut_down {
             return;
         }
+        if let Some(why) = self.shutdown_refused(blocking_timeout) {
+            // Finish the shutdown where it can wait: a helper thread takes
+            // the workers over, so no task or thread is leaked.
+            let rest = Runtime {
+                handle: self.handle.clone(),
+                workers: std::mem::take(&mut self.workers),
+                monitor: self.monitor.take(),
+                shut_down: false,
+            };
+            self.shut_down = true;
+            // `ManuallyDrop`: if the thread cannot start, the closure (and
+            // `rest`) is dropped here, and dropping `rest` would refuse
+            // again, recursively. The fallback below stops the workers.
+            let rest = std::mem::ManuallyDrop::new(rest);
+            #[cfg(not(stevedore_loom))]
+            let spawned = std::thread::Builder::new()
+                .name("stevedore-shutdown".into())
+                .spawn(move || {
+                    let mut rest = std::mem::ManuallyDrop::into_inner(rest);
+                    rest.shutdown(blocking_timeout);
+                })
+                .is_ok();
+            #[cfg(stevedore_loom)]
+            let spawned = {
+                let _ = rest;
+                false
+            };
+            if !spawned {
+                // Could not start the helper: at least stop the workers.
+                let shared = &*self.handle.shared;
+                shared
+                    .shutdown
+                    .store(true, crate::loom::sync::atomic::Ordering::Release);
+                for r in shared.remotes.iter() {
+                    r.unpark.unpark();
+                }
+            }
+            if !std::thread::panicking() {
+                panic!("{why}");
+            }
+            return;
+        }
+        self.shut_down = true;
         let shared = &*self.handle.shared;
-        let own_worker =
-            context::with_core(|c| c.is_some_and(|c| std::ptr::eq(c.shared(), shared)));
-        assert!(
-            !own_worker,
-            "a stevedore runtime cannot be dropped or shut down from one of its own worker threads"
-        );
         shared
             .shutdown
             .store(true, crate::loom::sync::atomic::Ordering::Release);
@@ -184,14 +290,17 @@ impl fmt::Debug for Runtime {
     }
 }
 
-/// Polls `future` on this thread, parking between wake-ups.
+/// Polls `future` on this thread, parking between wake-ups. Each poll has a
+/// fresh cooperative budget, as a task poll does: an always-ready future
+/// yields (wakes itself and returns `Pending`) every `coop::BUDGET`
+/// operations, which lets a surrounding `timeout` look at its timer.
 pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
     let parker = park::Parker::new();
     let waker = parker.waker();
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {
-        if let Poll::Ready(v) = coop::unconstrained(|| future.as_mut().poll(&mut cx)) {
+        if let Poll::Ready(v) = coop::budget(|| future.as_mut().poll(&mut cx)) {
             return v;
         }
         parker.park();

@@ -21,13 +21,21 @@
 //! until the next queue pick), and they share the waker's coop budget. It
 //! **cannot strand a task**: the slot is an atomic pointer that searching
 //! workers steal from on their last pass before parking (Go's `runnext`
-//! rule), and the owner empties it before it parks.
+//! rule), and the owner empties it before it parks. A task put into the
+//! slot while a task is being polled wakes a sleeping worker if one sleeps
+//! and none is searching (Go's `wakep` on `runqput(next)`): the poll may
+//! block its thread for long, and a worker parked on the driver would
+//! otherwise not notice the slot. The pusher's slot store is followed by a
+//! read-modify-write of the idle state, and every parking worker's
+//! read-modify-write of that state by a re-check of the queues and slots:
+//! either the pusher reads the parker's update (and wakes it) or the parker
+//! reads the pusher's (and then sees the slot) (`loom-tests/tests/runtime.rs`).
 
 use super::context;
 use super::coop;
 use super::handle::{Handle, Shared};
 use crate::loom::deque::Worker;
-use crate::loom::sync::atomic::{AtomicPtr, Ordering::AcqRel};
+use crate::loom::sync::atomic::{AtomicPtr, Ordering::SeqCst};
 use crate::loom::sync::Arc;
 use crate::task::Notified;
 use crate::time::timers::Entry;
@@ -47,6 +55,10 @@ pub(crate) struct Core {
     tick: Cell<u32>,
     /// True only while a task is being polled and the slot budget remains.
     lifo_enabled: Cell<bool>,
+    /// True while a task is being polled (not during a driver turn, whose
+    /// slot task this worker runs right after): filling the slot then
+    /// applies the wake rule.
+    in_poll: Cell<bool>,
     is_searching: Cell<bool>,
     /// A task yielded since the last pick: check the global queue first, so
     /// work injected from outside gets a turn (Go puts `Gosched`'d
@@ -70,7 +82,9 @@ impl LifoSlot {
     /// Puts `task` in the slot, returning the previous occupant.
     fn replace(&self, task: Notified<Handle>) -> Option<Notified<Handle>> {
         let new = task.into_raw().as_ptr();
-        let prev = self.task.swap(new, AcqRel);
+        // Released by the pusher's idle-state RMW that follows (the wake
+        // rule in `Core::schedule_local`).
+        let prev = self.task.swap(new, SeqCst);
         // SAFETY: non-null pointers in the slot come from `into_raw` above.
         ptr::NonNull::new(prev).map(|p| unsafe { Notified::from_raw(p.cast()) })
     }
@@ -81,16 +95,15 @@ impl LifoSlot {
         if !self.is_occupied() {
             return None;
         }
-        let prev = self.task.swap(ptr::null_mut(), AcqRel);
+        let prev = self.task.swap(ptr::null_mut(), SeqCst);
         // SAFETY: as in `replace`.
         ptr::NonNull::new(prev).map(|p| unsafe { Notified::from_raw(p.cast()) })
     }
 
+    /// Every worker that parks reads this after its idle-state RMW (see
+    /// the wake rule).
     pub(crate) fn is_occupied(&self) -> bool {
-        !self
-            .task
-            .load(crate::loom::sync::atomic::Ordering::Acquire)
-            .is_null()
+        !self.task.load(SeqCst).is_null()
     }
 }
 
@@ -109,6 +122,7 @@ pub(super) fn run(handle: Handle, index: usize, run_queue: Worker<Notified<Handl
         run_queue,
         tick: Cell::new(0),
         lifo_enabled: Cell::new(false),
+        in_poll: Cell::new(false),
         is_searching: Cell::new(false),
         yielded: Cell::new(false),
         timer_buf: RefCell::new(Vec::new()),
@@ -200,6 +214,7 @@ impl Core {
             shared.notify_parked();
         }
         self.lifo_enabled.set(true);
+        self.in_poll.set(true);
         coop::budget(|| {
             task.run();
             let mut lifo_polls = 0;
@@ -215,6 +230,7 @@ impl Core {
                 next.run();
             }
         });
+        self.in_poll.set(false);
         self.lifo_enabled.set(false);
     }
 
@@ -228,8 +244,13 @@ impl Core {
         if !self.lifo_enabled.get() {
             return self.push_local(task);
         }
-        if let Some(prev) = self.remote().lifo.replace(task) {
-            self.push_local(prev);
+        match self.remote().lifo.replace(task) {
+            // `push_local` applies the usual push wake-up.
+            Some(prev) => self.push_local(prev),
+            // The wake rule: the poll in progress may block this thread, so
+            // make sure an idle worker can come and take the slot.
+            None if self.in_poll.get() => self.shared().notify_parked_for_slot(),
+            None => {}
         }
     }
 
@@ -298,12 +319,16 @@ impl Core {
         let shared = self.shared();
         // SAFETY: this is worker `self.index`'s thread.
         unsafe { shared.owned.drain_completed(self.index) };
-        let is_last = shared
+        // Every parker (not only the last searcher) re-checks the queues and
+        // slots after it is counted as parked: a worker that parks without
+        // searching (refused: enough searchers) may otherwise miss a task a
+        // busy peer queued just before its poll blocked the thread — the
+        // pusher saw this worker still unparked and woke nobody. Found by
+        // the slot wake loom model.
+        shared
             .idle
             .transition_worker_to_parked(self.index, self.is_searching.replace(false));
-        if is_last {
-            shared.notify_if_work_pending();
-        }
+        shared.notify_if_work_pending();
         let parker = &self.remote().unpark;
         let holds_driver = !shared.is_shutdown() && shared.driver.try_acquire();
         if holds_driver {

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 ///
 /// # Panics
 ///
-/// If `period` is zero.
+/// If `period` is zero. [`tick`](Interval::tick) panics as
+/// [`sleep`](super::sleep()) does: outside a stevedore runtime, or once its
+/// runtime has shut down (the next tick would never come).
 pub fn interval(period: Duration) -> Interval {
     interval_at(Instant::now(), period)
 }
@@ -24,7 +26,7 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// # Panics
 ///
-/// If `period` is zero.
+/// As [`interval`].
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(!period.is_zero(), "interval period must be non-zero");
     Interval {

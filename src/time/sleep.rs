@@ -1,7 +1,7 @@
 //! `Sleep`: a future that completes at a deadline.
 
 use crate::runtime::context;
-use crate::time::timers::Entry;
+use crate::time::timers::{Entry, TimerState};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -9,12 +9,20 @@ use std::sync::Arc as StdArc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+const SHUT_DOWN_MSG: &str = "stevedore timer: the runtime this timer belongs to has shut down, \
+     so it will never fire (a sleep, timeout or interval outlived its runtime, or was \
+     polled in the context of a runtime that is shut down)";
+
 /// Waits until `duration` has elapsed. `sleep(Duration::ZERO)` is ready at
 /// once; there is no rounding up to a millisecond.
 ///
 /// # Panics
 ///
-/// The returned future panics when first polled outside a stevedore runtime.
+/// The returned future panics when first polled outside a stevedore runtime,
+/// and when polled once its runtime has shut down before the deadline (a
+/// `Sleep` moved out of a dropped runtime, or first polled in the context of
+/// one) — it would otherwise never complete. A waiting `Sleep` is woken by
+/// the shutdown so that it panics rather than hangs.
 ///
 /// # Cancel safety
 ///
@@ -30,7 +38,8 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// # Panics
 ///
-/// The returned future panics when first polled outside a stevedore runtime.
+/// As [`sleep`]: outside a stevedore runtime, or once its runtime has shut
+/// down before the deadline.
 ///
 /// # Cancel safety
 ///
@@ -81,10 +90,13 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(entry) = &self.entry {
-            return if entry.poll_fired(cx.waker()) {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
+            return match entry.poll_state(cx.waker()) {
+                TimerState::Fired => Poll::Ready(()),
+                // Past the deadline but not fired (every worker busy, or the
+                // runtime gone): done anyway; the entry is cancelled on drop.
+                _ if Instant::now() >= self.deadline => Poll::Ready(()),
+                TimerState::ShutDown => panic!("{SHUT_DOWN_MSG}"),
+                TimerState::Pending => Poll::Pending,
             };
         }
         if Instant::now() >= self.deadline {
@@ -98,7 +110,10 @@ impl Future for Sleep {
             );
             shared.register_timer(deadline, cx.waker())
         });
-        self.entry = Some(entry);
+        match entry {
+            Some(entry) => self.entry = Some(entry),
+            None => panic!("{SHUT_DOWN_MSG}"),
+        }
         Poll::Pending
     }
 }

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 /// time, `Err(Elapsed)` otherwise (the future is dropped with the `Timeout`).
 ///
 /// The future is polled first, so one that is ready at once wins even
-/// against a zero duration.
+/// against a zero duration. A future that is always ready (say, a loop over
+/// channel operations that never wait) is still interrupted: the
+/// cooperative budget makes it return `Pending` every 128 operations, in a
+/// task and in `Runtime::block_on` alike, and the timer is checked then.
 ///
 /// # Errors
 ///
@@ -20,7 +23,9 @@ use std::time::{Duration, Instant};
 ///
 /// # Panics
 ///
-/// When first polled outside a stevedore runtime.
+/// As [`sleep`](super::sleep()): when polled outside a stevedore runtime, or
+/// once the runtime its timer belongs to has shut down while the future was
+/// still running (it would never fire).
 ///
 /// # Cancel safety
 ///
@@ -41,7 +46,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 ///
 /// # Panics
 ///
-/// When first polled outside a stevedore runtime.
+/// As [`timeout`].
 ///
 /// # Cancel safety
 ///

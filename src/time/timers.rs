@@ -31,6 +31,17 @@ use std::time::{Duration, Instant};
 const PENDING: u8 = 0;
 const FIRED: u8 = 1;
 const CANCELLED: u8 = 2;
+/// The runtime shut down before the timer fired: it never will.
+const SHUT_DOWN: u8 = 3;
+
+/// What a registered timer reports when polled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerState {
+    Pending,
+    Fired,
+    /// Its runtime shut down first; the timer will never fire.
+    ShutDown,
+}
 
 /// Below this many entries compaction is not worth it.
 const COMPACT_MIN: usize = 1024;
@@ -49,6 +60,8 @@ pub(crate) struct Shard {
 
 struct Heap {
     entries: BinaryHeap<HeapEntry>,
+    /// Set by `clear` (runtime shutdown): later registrations are refused.
+    closed: bool,
     /// Compact when `entries` grows past this.
     compact_at: usize,
     seq: u64,
@@ -56,8 +69,8 @@ struct Heap {
 
 /// Shared between a `Sleep` and the heap that will fire it.
 pub(crate) struct Entry {
-    /// PENDING → FIRED (by the firing thread) or PENDING → CANCELLED (by the
-    /// `Sleep`'s drop); never both.
+    /// PENDING → FIRED (by the firing thread), PENDING → CANCELLED (by the
+    /// `Sleep`'s drop) or PENDING → SHUT_DOWN (by `clear`); only one.
     state: AtomicU8,
     waker: AtomicWaker,
 }
@@ -77,6 +90,7 @@ impl Timers {
                     CachePadded::new(Shard {
                         heap: Mutex::new(Heap {
                             entries: BinaryHeap::new(),
+                            closed: false,
                             compact_at: COMPACT_MIN,
                             seq: 0,
                         }),
@@ -110,8 +124,14 @@ impl Timers {
             .unwrap_or(u64::MAX)
     }
 
-    /// Registers a timer for `deadline` (ns) in `shard`.
-    pub(crate) fn register(&self, shard: usize, deadline: u64, waker: &Waker) -> Arc<Entry> {
+    /// Registers a timer for `deadline` (ns) in `shard`; `None` once the
+    /// timers were cleared by shutdown (nobody would ever fire it).
+    pub(crate) fn register(
+        &self,
+        shard: usize,
+        deadline: u64,
+        waker: &Waker,
+    ) -> Option<Arc<Entry>> {
         let shard = &self.shards[shard];
         let entry = Arc::new(Entry {
             state: AtomicU8::new(PENDING),
@@ -119,6 +139,9 @@ impl Timers {
         });
         entry.waker.register(waker);
         let mut heap = shard.heap.lock();
+        if heap.closed {
+            return None;
+        }
         if heap.entries.len() >= heap.compact_at {
             heap.entries
                 .retain(|e| e.entry.state.load(Acquire) != CANCELLED);
@@ -137,7 +160,7 @@ impl Timers {
             shard.next.store(deadline, SeqCst);
         }
         drop(heap);
-        entry
+        Some(entry)
     }
 
     /// Fires every timer due at `now` (ns) and wakes its task. Returns the
@@ -175,13 +198,30 @@ impl Timers {
         fired
     }
 
-    /// Drops every registered timer (runtime shutdown), releasing wakers.
+    /// Runtime shutdown: closes every shard to new timers and marks every
+    /// pending one `SHUT_DOWN`, waking its waiter (a `Sleep` moved out of
+    /// the runtime, or awaited by a thread outside it) so that it panics
+    /// rather than waits forever.
     pub(crate) fn clear(&self) {
         for shard in self.shards.iter() {
-            let drained: Vec<_> = shard.heap.lock().entries.drain().collect();
+            let drained: Vec<_> = {
+                let mut heap = shard.heap.lock();
+                heap.closed = true;
+                heap.entries.drain().collect()
+            };
             shard.next.store(u64::MAX, SeqCst);
             for e in &drained {
-                crate::util::panic::drop_quietly(e.entry.waker.take());
+                if e.entry
+                    .state
+                    .compare_exchange(PENDING, SHUT_DOWN, AcqRel, Acquire)
+                    .is_ok()
+                {
+                    // A user's waker must not unwind into the thread
+                    // shutting the runtime down.
+                    crate::util::panic::catch_quietly(|| e.entry.waker.wake());
+                } else {
+                    crate::util::panic::drop_quietly(e.entry.waker.take());
+                }
             }
         }
     }
@@ -200,13 +240,23 @@ impl Entry {
         self.state.load(Acquire) == FIRED
     }
 
-    /// Registers `waker`; true if the timer has fired (then no wake follows).
-    pub(crate) fn poll_fired(&self, waker: &Waker) -> bool {
-        if self.is_fired() {
-            return true;
+    fn timer_state(&self) -> TimerState {
+        match self.state.load(Acquire) {
+            FIRED => TimerState::Fired,
+            SHUT_DOWN => TimerState::ShutDown,
+            _ => TimerState::Pending,
+        }
+    }
+
+    /// Registers `waker` unless the timer has fired or was shut down (then
+    /// no wake follows).
+    pub(crate) fn poll_state(&self, waker: &Waker) -> TimerState {
+        let state = self.timer_state();
+        if state != TimerState::Pending {
+            return state;
         }
         self.waker.register(waker);
-        self.is_fired()
+        self.timer_state()
     }
 
     /// Called when the `Sleep` is dropped or reset: releases the waker of a
