@@ -8,6 +8,8 @@
 //! cargo run --release --example launch -- --count 100 --timeout 30s --deadline 10m
 //! cargo run --release --example launch -- --host unix:///var/run/docker.sock --host unix:///run/other.sock
 //! cargo run --release --example launch -- --cleanup sd-1764000000000-0a1b
+//! cargo run --release --example launch -- --count 4 -v /srv/data:/data:ro -p 127.0.0.1::80 \
+//!     -e MODE=demo --user 1000:1000 --workdir /data --memory 64m --cpus 1.5
 //! ```
 //!
 //! Without `--image` it runs the project's own minimal image
@@ -35,6 +37,7 @@ use stevedore::chan;
 use stevedore::docker::launch::{
     FailureKind, LaunchError, LaunchOptions, Launcher, Progress, Report,
 };
+use stevedore::docker::spec::{parse_cpus, parse_memory, Mount, PortBinding};
 use stevedore::docker::{ContainerSpec, Docker, ImageRef, MinimalImage};
 use stevedore::net::UnixStream;
 
@@ -87,6 +90,64 @@ struct Args {
     /// Remove the leftovers of an earlier batch on the given hosts and exit.
     #[arg(long, value_name = "BATCH_ID")]
     cleanup: Option<String>,
+    /// Bind mount or volume, as `docker run -v`: `/host:/ctr[:ro]`,
+    /// `volume:/ctr`, `/ctr`; repeatable.
+    #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:OPTS]")]
+    volumes: Vec<Mount>,
+    /// Published port, as `docker run -p`: `8080:80`, `127.0.0.1:8080:80`,
+    /// `53:53/udp`; repeatable.
+    #[arg(short = 'p', long = "publish", value_name = "[IP:]HOST:CTR[/PROTO]")]
+    ports: Vec<PortBinding>,
+    /// Environment variable `KEY=VALUE` (`KEY` alone takes the host's
+    /// value, and is skipped when unset); repeatable.
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// User to run as (`uid[:gid]` or a name).
+    #[arg(long)]
+    user: Option<String>,
+    /// Working directory inside the container (absolute).
+    #[arg(short = 'w', long)]
+    workdir: Option<String>,
+    /// Memory limit: `64m`, `1.5g`, `1073741824`.
+    #[arg(long, value_parser = parse_memory, value_name = "SIZE")]
+    memory: Option<i64>,
+    /// CPU limit in CPUs: `1.5`, `0.25`.
+    #[arg(long, value_parser = parse_cpus, value_name = "CPUS")]
+    cpus: Option<i64>,
+}
+
+/// `-v`, `-p`, `-e`, `--user`, `--workdir`, `--memory`, `--cpus` applied to
+/// `spec`.
+fn container_options(args: &Args, mut spec: ContainerSpec) -> ContainerSpec {
+    for m in &args.volumes {
+        spec = spec.mount(m.clone());
+    }
+    for p in &args.ports {
+        spec = spec.publish(p.clone());
+    }
+    for e in &args.env {
+        match e.split_once('=') {
+            Some((k, v)) => spec = spec.env(k, v),
+            None => {
+                if let Ok(v) = std::env::var(e) {
+                    spec = spec.env(e, v);
+                }
+            }
+        }
+    }
+    if let Some(u) = &args.user {
+        spec = spec.user(u);
+    }
+    if let Some(w) = &args.workdir {
+        spec = spec.working_dir(w);
+    }
+    if let Some(m) = args.memory {
+        spec = spec.memory(m);
+    }
+    if let Some(c) = args.cpus {
+        spec = spec.nano_cpus(c);
+    }
+    spec
 }
 
 /// Why the demo stops without a report: (exit status, message).
@@ -131,6 +192,10 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
     if cmd.is_empty() {
         return Err(usage("--cmd is empty"));
     }
+    // The container options are checked before any engine is contacted.
+    container_options(&args, ContainerSpec::new("validate"))
+        .validate()
+        .map_err(|e| usage(e.to_string()))?;
     let hosts = if args.hosts.is_empty() {
         // As for the docker CLI, an empty DOCKER_HOST means unset.
         vec![std::env::var("DOCKER_HOST")
@@ -177,7 +242,7 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
         image.get_or_insert(name);
     }
     let image = image.expect("at least one engine");
-    let mut spec = ContainerSpec::new(&image).cmd(cmd);
+    let mut spec = container_options(&args, ContainerSpec::new(&image).cmd(cmd));
     if let Some(net) = &args.network {
         spec = spec.network_mode(net);
     }

@@ -2,6 +2,7 @@
 
 use super::minimal::MinimalImageError;
 use super::reference::ReferenceError;
+use super::spec::SpecError;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -68,6 +69,8 @@ pub enum Error {
     /// The project's minimal image could not be built or is not what its
     /// recipe makes.
     MinimalImage(MinimalImageError),
+    /// A container option is malformed; nothing was sent.
+    InvalidSpec(SpecError),
 }
 
 impl Clone for Error {
@@ -107,6 +110,7 @@ impl Clone for Error {
                 source: source.clone(),
             },
             Error::MinimalImage(e) => Error::MinimalImage(e.clone()),
+            Error::InvalidSpec(e) => Error::InvalidSpec(e.clone()),
         }
     }
 }
@@ -215,6 +219,7 @@ impl fmt::Display for Error {
                 "image {reference} is not on {host} and could not be pulled: {source}"
             ),
             Error::MinimalImage(e) => e.fmt(f),
+            Error::InvalidSpec(e) => write!(f, "invalid container spec: {e}"),
         }
     }
 }
@@ -226,6 +231,7 @@ impl std::error::Error for Error {
             Error::InvalidReference(e) => Some(e),
             Error::ImageUnavailable { source, .. } => Some(&**source),
             Error::MinimalImage(e) => Some(e),
+            Error::InvalidSpec(e) => Some(e),
             _ => None,
         }
     }
@@ -240,5 +246,11 @@ impl From<ReferenceError> for Error {
 impl From<MinimalImageError> for Error {
     fn from(e: MinimalImageError) -> Error {
         Error::MinimalImage(e)
+    }
+}
+
+impl From<SpecError> for Error {
+    fn from(e: SpecError) -> Error {
+        Error::InvalidSpec(e)
     }
 }

@@ -53,7 +53,7 @@ mod minimal;
 mod models;
 mod reference;
 mod run;
-mod spec;
+pub mod spec;
 
 pub use self::attach::{AttachInput, AttachOptions, Attached};
 pub use self::client::{
@@ -76,4 +76,4 @@ pub use self::models::{
 };
 pub use self::reference::{ImageRef, ReferenceError};
 pub use self::run::{RunOutput, RunTimings};
-pub use self::spec::ContainerSpec;
+pub use self::spec::{ContainerSpec, SpecError};

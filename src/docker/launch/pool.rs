@@ -76,6 +76,13 @@ pub(super) async fn launch(
 ) -> Result<Report, LaunchError> {
     // Nothing is created before every check has passed.
     opts.validate()?;
+    if let Err(e) = spec.validate() {
+        return Err(LaunchError::Spec {
+            kind: FailureKind::SpecInvalid,
+            reason: e.to_string(),
+            source: Error::InvalidSpec(e),
+        });
+    }
     let output = match &opts.logs_dir {
         Some(dir) => Some(Arc::new(Output::start(dir).map_err(|e| {
             LaunchError::LogsDir {
