@@ -1,5 +1,6 @@
 //! The Docker client's one error type.
 
+use super::build::BuildContextError;
 use super::minimal::MinimalImageError;
 use super::reference::ReferenceError;
 use super::spec::SpecError;
@@ -71,6 +72,16 @@ pub enum Error {
     MinimalImage(MinimalImageError),
     /// A container option is malformed; nothing was sent.
     InvalidSpec(SpecError),
+    /// A build's context could not be prepared; nothing was sent.
+    BuildContext(BuildContextError),
+    /// The daemon reported that a build failed (a `RUN` exited non-zero, a
+    /// `FROM` image is missing, the Dockerfile is malformed, …).
+    BuildFailed {
+        /// The daemon's message.
+        message: String,
+        /// Its `errorDetail.code` (a failed `RUN`'s exit code), if any.
+        code: Option<i64>,
+    },
 }
 
 impl Clone for Error {
@@ -111,6 +122,11 @@ impl Clone for Error {
             },
             Error::MinimalImage(e) => Error::MinimalImage(e.clone()),
             Error::InvalidSpec(e) => Error::InvalidSpec(e.clone()),
+            Error::BuildContext(e) => Error::BuildContext(e.clone()),
+            Error::BuildFailed { message, code } => Error::BuildFailed {
+                message: message.clone(),
+                code: *code,
+            },
         }
     }
 }
@@ -220,6 +236,8 @@ impl fmt::Display for Error {
             ),
             Error::MinimalImage(e) => e.fmt(f),
             Error::InvalidSpec(e) => write!(f, "invalid container spec: {e}"),
+            Error::BuildContext(e) => e.fmt(f),
+            Error::BuildFailed { message, .. } => write!(f, "the build failed: {message}"),
         }
     }
 }
@@ -232,6 +250,7 @@ impl std::error::Error for Error {
             Error::ImageUnavailable { source, .. } => Some(&**source),
             Error::MinimalImage(e) => Some(e),
             Error::InvalidSpec(e) => Some(e),
+            Error::BuildContext(e) => Some(e),
             _ => None,
         }
     }
@@ -252,5 +271,11 @@ impl From<MinimalImageError> for Error {
 impl From<SpecError> for Error {
     fn from(e: SpecError) -> Error {
         Error::InvalidSpec(e)
+    }
+}
+
+impl From<BuildContextError> for Error {
+    fn from(e: BuildContextError) -> Error {
+        Error::BuildContext(e)
     }
 }

@@ -39,6 +39,7 @@
 //! ```
 
 mod attach;
+pub mod build;
 mod client;
 mod codec;
 mod containers;
