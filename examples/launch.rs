@@ -10,6 +10,7 @@
 //! cargo run --release --example launch -- --cleanup sd-1764000000000-0a1b
 //! cargo run --release --example launch -- --count 4 -v /srv/data:/data:ro -p 127.0.0.1::80 \
 //!     -e MODE=demo --user 1000:1000 --workdir /data --memory 64m --cpus 1.5
+//! cargo run --release --example launch -- --build ./app --image app:dev --count 10
 //! ```
 //!
 //! Without `--image` it runs the project's own minimal image
@@ -34,6 +35,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 use stevedore::chan;
+use stevedore::docker::build::{BuildOptions, BuildProgress};
 use stevedore::docker::launch::{
     FailureKind, LaunchError, LaunchOptions, Launcher, Progress, Report,
 };
@@ -114,6 +116,30 @@ struct Args {
     /// CPU limit in CPUs: `1.5`, `0.25`.
     #[arg(long, value_parser = parse_cpus, value_name = "CPUS")]
     cpus: Option<i64>,
+    /// Build the image from DIR (its Dockerfile, .dockerignore honoured) on
+    /// every engine first, then launch the batch from it; `--image` names
+    /// the tag (default `stevedore/launch-build:latest`).
+    #[arg(long, value_name = "DIR")]
+    build: Option<PathBuf>,
+}
+
+/// The tag `--build` gives its image when `--image` does not name one.
+const BUILD_TAG: &str = "stevedore/launch-build:latest";
+
+/// Builds `dir` on `docker` as `tag`, its output on stderr.
+async fn build_image(docker: &Docker, dir: &std::path::Path, tag: &str) -> Result<String, String> {
+    eprintln!("building {} as {tag} on {}", dir.display(), docker.host());
+    let opts = BuildOptions::dir(dir).tag(tag);
+    let built = docker
+        .build(&opts, |p| {
+            if let BuildProgress::Output(text) = p {
+                eprint!("{text}");
+            }
+        })
+        .await
+        .map_err(|e| format!("--build {}: {e}", dir.display()))?;
+    eprintln!("built {tag} ({})", built.id);
+    Ok(tag.to_owned())
 }
 
 /// `-v`, `-p`, `-e`, `--user`, `--workdir`, `--memory`, `--cpus` applied to
@@ -238,7 +264,16 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
 
     let mut image = None;
     for d in launcher.engines() {
-        let name = ensure_image(d, args.image.as_ref()).await.map_err(usage)?;
+        let name = match &args.build {
+            Some(dir) => {
+                let tag = args
+                    .image
+                    .as_ref()
+                    .map_or(BUILD_TAG.to_owned(), |i| i.to_string());
+                build_image(d, dir, &tag).await.map_err(usage)?
+            }
+            None => ensure_image(d, args.image.as_ref()).await.map_err(usage)?,
+        };
         image.get_or_insert(name);
     }
     let image = image.expect("at least one engine");

@@ -462,3 +462,48 @@ fn container_flags_in_docker_run_formats() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
 }
+
+#[test]
+fn build_then_launch_from_the_result() {
+    let img = image();
+    let dir = std::env::temp_dir().join(format!("stevedore-demo-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!("FROM {img} AS base\nRUN echo built > /built\nFROM base\nCOPY msg /msg\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("msg"), "from the context").unwrap();
+    std::fs::write(dir.join(".dockerignore"), "secret\n").unwrap();
+    std::fs::write(dir.join("secret"), "x").unwrap();
+    let tag = format!("stevedore-test-demo-build:{}", std::process::id());
+    let d = dir.display().to_string();
+    let (code, out, err) = run(
+        &[
+            "--build",
+            &d,
+            "--image",
+            &tag,
+            "--count",
+            "2",
+            "--network",
+            "none",
+            "--cmd",
+            "sh -c 'test \"$(cat /built /msg)\" = \"built\nfrom the context\"'",
+        ],
+        &[],
+    );
+    // Missing directory: exit 2, nothing created.
+    let (code_missing, _, err_missing) =
+        run(&["--build", "/nonexistent/stevedore", "--count", "1"], &[]);
+    let _ = std::fs::remove_dir_all(&dir);
+    rt(1).block_on(async {
+        let d = dutil::docker().await;
+        let _ = d.remove_image(&tag, true).await;
+    });
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains(&format!("built {tag}")), "{err}");
+    assert_eq!(code_missing, 2, "{err_missing}");
+    assert!(err_missing.contains("--build"), "{err_missing}");
+    assert!(!err_missing.contains("batch sd-"), "{err_missing}");
+}
