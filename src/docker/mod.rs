@@ -55,6 +55,7 @@ mod models;
 mod reference;
 mod run;
 pub mod spec;
+mod trace;
 
 pub use self::attach::{AttachInput, AttachOptions, Attached};
 pub use self::client::{
