@@ -371,6 +371,11 @@ impl ContainerSpec {
         self.auto_remove
     }
 
+    /// The command, if one was given.
+    pub fn get_cmd(&self) -> Option<&[String]> {
+        self.cmd.as_deref()
+    }
+
     /// The mounts.
     pub fn mounts(&self) -> &[Mount] {
         &self.mounts
