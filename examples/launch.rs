@@ -8,6 +8,9 @@
 //! cargo run --release --example launch -- --count 100 --timeout 30s --deadline 10m
 //! cargo run --release --example launch -- --host unix:///var/run/docker.sock --host unix:///run/other.sock
 //! cargo run --release --example launch -- --cleanup sd-1764000000000-0a1b
+//! cargo run --release --example launch -- --count 4 -v /srv/data:/data:ro -p 127.0.0.1::80 \
+//!     -e MODE=demo --user 1000:1000 --workdir /data --memory 64m --cpus 1.5
+//! cargo run --release --example launch -- --build ./app --image app:dev --count 10
 //! cargo run --release --example launch -- --warm 8 --count 100 --cmd true
 //! cargo run --release --example launch -- --jobs jobs.txt --warm 4 --json
 //! ```
@@ -38,9 +41,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use stevedore::chan;
+use stevedore::docker::build::{BuildOptions, BuildProgress};
 use stevedore::docker::launch::{
     FailureKind, JobList, LaunchError, LaunchOptions, Launcher, Mode, Progress, Report,
 };
+use stevedore::docker::spec::{parse_cpus, parse_memory, Mount, PortBinding};
 use stevedore::docker::{ContainerSpec, Docker, DockerBuilder, ImageRef, MinimalImage};
 use stevedore::signal::unix::{signal, SignalKind};
 
@@ -121,11 +126,93 @@ struct Args {
     /// Remove the leftovers of an earlier batch on the given hosts and exit.
     #[arg(long, value_name = "BATCH_ID")]
     cleanup: Option<String>,
+    /// Bind mount or volume, as `docker run -v`: `/host:/ctr[:ro]`,
+    /// `volume:/ctr`, `/ctr`; repeatable.
+    #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:OPTS]")]
+    volumes: Vec<Mount>,
+    /// Published port, as `docker run -p`: `8080:80`, `127.0.0.1:8080:80`,
+    /// `53:53/udp`; repeatable.
+    #[arg(short = 'p', long = "publish", value_name = "[IP:]HOST:CTR[/PROTO]")]
+    ports: Vec<PortBinding>,
+    /// Environment variable `KEY=VALUE` (`KEY` alone takes the host's
+    /// value, and is skipped when unset); repeatable.
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// User to run as (`uid[:gid]` or a name).
+    #[arg(long)]
+    user: Option<String>,
+    /// Working directory inside the container (absolute).
+    #[arg(short = 'w', long)]
+    workdir: Option<String>,
+    /// Memory limit: `64m`, `1.5g`, `1073741824`.
+    #[arg(long, value_parser = parse_memory, value_name = "SIZE")]
+    memory: Option<i64>,
+    /// CPU limit in CPUs: `1.5`, `0.25`.
+    #[arg(long, value_parser = parse_cpus, value_name = "CPUS")]
+    cpus: Option<i64>,
+    /// Build the image from DIR (its Dockerfile, .dockerignore honoured) on
+    /// every engine first, then launch the batch from it; `--image` names
+    /// the tag (default `stevedore/launch-build:latest`).
+    #[arg(long, value_name = "DIR")]
+    build: Option<PathBuf>,
     /// Log the launcher's events on stderr: retries, engines marked down,
     /// finished containers, sweeps. `RUST_LOG` (e.g. `stevedore=debug`, which
     /// adds every request and lifecycle step) overrides the level.
     #[arg(long)]
     verbose: bool,
+}
+
+/// The tag `--build` gives its image when `--image` does not name one.
+const BUILD_TAG: &str = "stevedore/launch-build:latest";
+
+/// Builds `dir` on `docker` as `tag`, its output on stderr.
+async fn build_image(docker: &Docker, dir: &std::path::Path, tag: &str) -> Result<String, String> {
+    eprintln!("building {} as {tag} on {}", dir.display(), docker.host());
+    let opts = BuildOptions::dir(dir).tag(tag);
+    let built = docker
+        .build(&opts, |p| {
+            if let BuildProgress::Output(text) = p {
+                eprint!("{text}");
+            }
+        })
+        .await
+        .map_err(|e| format!("--build {}: {e}", dir.display()))?;
+    eprintln!("built {tag} ({})", built.id);
+    Ok(tag.to_owned())
+}
+
+/// `-v`, `-p`, `-e`, `--user`, `--workdir`, `--memory`, `--cpus` applied to
+/// `spec`.
+fn container_options(args: &Args, mut spec: ContainerSpec) -> ContainerSpec {
+    for m in &args.volumes {
+        spec = spec.mount(m.clone());
+    }
+    for p in &args.ports {
+        spec = spec.publish(p.clone());
+    }
+    for e in &args.env {
+        match e.split_once('=') {
+            Some((k, v)) => spec = spec.env(k, v),
+            None => {
+                if let Ok(v) = std::env::var(e) {
+                    spec = spec.env(e, v);
+                }
+            }
+        }
+    }
+    if let Some(u) = &args.user {
+        spec = spec.user(u);
+    }
+    if let Some(w) = &args.workdir {
+        spec = spec.working_dir(w);
+    }
+    if let Some(m) = args.memory {
+        spec = spec.memory(m);
+    }
+    if let Some(c) = args.cpus {
+        spec = spec.nano_cpus(c);
+    }
+    spec
 }
 
 /// Why the demo stops without a report: (exit status, message).
@@ -184,6 +271,10 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
     if cmd.is_empty() {
         return Err(usage("--cmd is empty"));
     }
+    // The container options are checked before any engine is contacted.
+    container_options(&args, ContainerSpec::new("validate"))
+        .validate()
+        .map_err(|e| usage(e.to_string()))?;
     let (hosts, builder) = remote_settings(&args)?;
     let builder = builder.connect_timeout(args.connect_timeout);
     let launcher = match Launcher::connect(&hosts, builder).await {
@@ -218,11 +309,20 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
 
     let mut image = None;
     for d in launcher.engines() {
-        let name = ensure_image(d, args.image.as_ref()).await.map_err(usage)?;
+        let name = match &args.build {
+            Some(dir) => {
+                let tag = args
+                    .image
+                    .as_ref()
+                    .map_or(BUILD_TAG.to_owned(), |i| i.to_string());
+                build_image(d, dir, &tag).await.map_err(usage)?
+            }
+            None => ensure_image(d, args.image.as_ref()).await.map_err(usage)?,
+        };
         image.get_or_insert(name);
     }
     let image = image.expect("at least one engine");
-    let mut spec = ContainerSpec::new(&image).cmd(cmd);
+    let mut spec = container_options(&args, ContainerSpec::new(&image).cmd(cmd));
     if let Some(net) = &args.network {
         spec = spec.network_mode(net);
     }

@@ -398,3 +398,112 @@ fn hung_engine_timeline_sigstop_then_ctrl_c_once_and_twice() {
         }
     });
 }
+
+#[test]
+fn container_flags_in_docker_run_formats() {
+    // Malformed values: exit 2 with a message naming the flag, before any
+    // engine is contacted.
+    let cases: [(&[&str], &str); 9] = [
+        (&["-v", "relative:dir"], "-v"),
+        (&["-v", "/a:/b:bogus"], "bogus"),
+        (&["-p", "70000:80"], "70000"),
+        (&["-p", "80/icmp"], "icmp"),
+        (&["--memory", "64x"], "64x"),
+        (&["--cpus", "-1"], "-1"),
+        (&["--cpus", "0.0000000001"], "nine decimals"),
+        (&["--workdir", "relative"], "--workdir"),
+        (&["-e", "=value"], "-e"),
+    ];
+    for (args, says) in cases {
+        let mut all = vec!["--host", "unix:///nonexistent/stevedore.sock"];
+        all.extend_from_slice(args);
+        let (code, _, err) = run(&all, &[]);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?} does not say {says:?}: {err}");
+        assert!(
+            !err.contains("unreachable"),
+            "{args:?} contacted an engine: {err}"
+        );
+    }
+
+    // Good values reach the containers.
+    let dir = std::env::temp_dir().join(format!("stevedore-demo-flags-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hello"), "hi").unwrap();
+    let mount = format!("{}:/in:ro", dir.display());
+    let check = "test \"$(cat hello)\" = hi && test \"$MODE\" = demo && test \"$(id -u)\" = 1234 \
+                 && ! touch /in/x 2>/dev/null";
+    let cmd = format!("sh -c '{check}'");
+    let (code, out, err) = run(
+        &[
+            "--count",
+            "2",
+            "--network",
+            "none",
+            "-v",
+            &mount,
+            "-e",
+            "MODE=demo",
+            "--user",
+            "1234",
+            "--workdir",
+            "/in",
+            "--memory",
+            "64m",
+            "--cpus",
+            "0.5",
+            "-p",
+            "127.0.0.1::80",
+            "--cmd",
+            &cmd,
+        ],
+        &[],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+}
+
+#[test]
+fn build_then_launch_from_the_result() {
+    let img = image();
+    let dir = std::env::temp_dir().join(format!("stevedore-demo-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!("FROM {img} AS base\nRUN echo built > /built\nFROM base\nCOPY msg /msg\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("msg"), "from the context").unwrap();
+    std::fs::write(dir.join(".dockerignore"), "secret\n").unwrap();
+    std::fs::write(dir.join("secret"), "x").unwrap();
+    let tag = format!("stevedore-test-demo-build:{}", std::process::id());
+    let d = dir.display().to_string();
+    let (code, out, err) = run(
+        &[
+            "--build",
+            &d,
+            "--image",
+            &tag,
+            "--count",
+            "2",
+            "--network",
+            "none",
+            "--cmd",
+            "sh -c 'test \"$(cat /built /msg)\" = \"built\nfrom the context\"'",
+        ],
+        &[],
+    );
+    // Missing directory: exit 2, nothing created.
+    let (code_missing, _, err_missing) =
+        run(&["--build", "/nonexistent/stevedore", "--count", "1"], &[]);
+    let _ = std::fs::remove_dir_all(&dir);
+    rt(1).block_on(async {
+        let d = dutil::docker().await;
+        let _ = d.remove_image(&tag, true).await;
+    });
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains(&format!("built {tag}")), "{err}");
+    assert_eq!(code_missing, 2, "{err_missing}");
+    assert!(err_missing.contains("--build"), "{err_missing}");
+    assert!(!err_missing.contains("batch sd-"), "{err_missing}");
+}

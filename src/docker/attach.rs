@@ -38,6 +38,7 @@ impl Default for AttachOptions {
 
 /// An attached container: write to `input`, read `output`.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Attached {
     /// The container's stdin.
     pub input: AttachInput,

@@ -145,7 +145,8 @@ impl Docker {
     /// A missing image (or network) is [`Error::NotFound`], a name in use
     /// [`Error::Conflict`], an invalid option `Error::Api` with status 400,
     /// an empty or malformed image reference [`Error::InvalidReference`]
-    /// (nothing is sent).
+    /// and a malformed option ([`ContainerSpec::validate`])
+    /// [`Error::InvalidSpec`] (nothing is sent).
     ///
     /// # Cancel safety
     ///
@@ -155,11 +156,11 @@ impl Docker {
     /// container or leaves none.
     pub async fn create(&self, spec: &ContainerSpec) -> Result<CreatedContainer> {
         ImageRef::parse(spec.image())?;
+        let body = serde_json::to_vec(&spec.create_body()?).expect("serialisable");
         let path = with_query(
             "/containers/create".to_owned(),
             [spec.get_name().map(|n| format!("name={}", encode_query(n)))],
         );
-        let body = serde_json::to_vec(&spec.to_json()).expect("serialisable");
         let req = Request::new("POST", self.url(&path)).json(body);
         let what = req.what();
         let resp = self.call_ok_with(req, Undo::RemoveCreated).await?;
@@ -426,6 +427,40 @@ impl Docker {
     pub async fn inspect(&self, id: &str) -> Result<ContainerInspect> {
         self.get_json(&format!("/containers/{}/json", path_id(id)))
             .await
+    }
+
+    /// `GET /containers/{id}/json` as the daemon's JSON, with the fields
+    /// [`ContainerInspect`] does not model (`HostConfig`, `Mounts`,
+    /// `NetworkSettings`, …): what a [`ContainerSpec`] set, read back.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for no such container; the daemon's error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Read-only: dropping it has no effect on the engine.
+    pub async fn inspect_raw(&self, id: &str) -> Result<serde_json::Value> {
+        self.get_json(&format!("/containers/{}/json", path_id(id)))
+            .await
+    }
+
+    /// `DELETE /volumes/{name}`: removes a named volume (one a
+    /// [`Mount::volume`](super::spec::Mount::volume) created).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for no such volume, [`Error::Conflict`] while a
+    /// container uses it (unless `force`).
+    ///
+    /// # Cancel safety
+    ///
+    /// A request already sent may still take effect.
+    pub async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
+        let path = format!("/volumes/{}?force={}", path_id(name), u8::from(force));
+        self.call_ok(Request::new("DELETE", self.url(&path)))
+            .await
+            .map(drop)
     }
 
     /// Lists containers (`all` includes stopped ones).

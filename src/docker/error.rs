@@ -1,9 +1,11 @@
 //! The Docker client's one error type.
 
+use super::build::BuildContextError;
 use super::connect::SettingsError;
 use super::http::{SshProblem, TlsProblem};
 use super::minimal::MinimalImageError;
 use super::reference::ReferenceError;
+use super::spec::SpecError;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -95,6 +97,18 @@ pub enum Error {
         /// What went wrong.
         problem: SshProblem,
     },
+    /// A container option is malformed; nothing was sent.
+    InvalidSpec(SpecError),
+    /// A build's context could not be prepared; nothing was sent.
+    BuildContext(BuildContextError),
+    /// The daemon reported that a build failed (a `RUN` exited non-zero, a
+    /// `FROM` image is missing, the Dockerfile is malformed, …).
+    BuildFailed {
+        /// The daemon's message.
+        message: String,
+        /// Its `errorDetail.code` (a failed `RUN`'s exit code), if any.
+        code: Option<i64>,
+    },
 }
 
 impl Clone for Error {
@@ -146,6 +160,12 @@ impl Clone for Error {
             Error::Ssh { host, problem } => Error::Ssh {
                 host: host.clone(),
                 problem: problem.clone(),
+            },
+            Error::InvalidSpec(e) => Error::InvalidSpec(e.clone()),
+            Error::BuildContext(e) => Error::BuildContext(e.clone()),
+            Error::BuildFailed { message, code } => Error::BuildFailed {
+                message: message.clone(),
+                code: *code,
             },
         }
     }
@@ -267,6 +287,9 @@ impl fmt::Display for Error {
             Error::Settings(e) => e.fmt(f),
             Error::Tls { host, problem } => write!(f, "TLS to {host}: {problem}"),
             Error::Ssh { host, problem } => write!(f, "ssh to {host}: {problem}"),
+            Error::InvalidSpec(e) => write!(f, "invalid container spec: {e}"),
+            Error::BuildContext(e) => e.fmt(f),
+            Error::BuildFailed { message, .. } => write!(f, "the build failed: {message}"),
         }
     }
 }
@@ -281,6 +304,8 @@ impl std::error::Error for Error {
             Error::Settings(e) => Some(e),
             Error::Tls { problem, .. } => Some(problem),
             Error::Ssh { problem, .. } => Some(problem),
+            Error::InvalidSpec(e) => Some(e),
+            Error::BuildContext(e) => Some(e),
             _ => None,
         }
     }
@@ -301,5 +326,17 @@ impl From<MinimalImageError> for Error {
 impl From<SettingsError> for Error {
     fn from(e: SettingsError) -> Error {
         Error::Settings(e)
+    }
+}
+
+impl From<SpecError> for Error {
+    fn from(e: SpecError) -> Error {
+        Error::InvalidSpec(e)
+    }
+}
+
+impl From<BuildContextError> for Error {
+    fn from(e: BuildContextError) -> Error {
+        Error::BuildContext(e)
     }
 }

@@ -68,6 +68,7 @@
 //! ```
 
 mod attach;
+pub mod build;
 mod client;
 mod codec;
 mod connect;
@@ -84,7 +85,7 @@ mod minimal;
 mod models;
 mod reference;
 mod run;
-mod spec;
+pub mod spec;
 mod trace;
 
 pub use self::attach::{AttachInput, AttachOptions, Attached};
@@ -111,4 +112,4 @@ pub use self::models::{
 };
 pub use self::reference::{ImageRef, ReferenceError};
 pub use self::run::{RunOutput, RunTimings};
-pub use self::spec::ContainerSpec;
+pub use self::spec::{ContainerSpec, SpecError};

@@ -220,6 +220,7 @@ pub enum StreamKind {
 
 /// A piece of container output.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LogChunk {
     /// Where it came from.
     pub stream: StreamKind,

@@ -39,13 +39,15 @@ pub enum LaunchError {
     },
     /// The spec cannot work (missing image, invalid option or command). The
     /// batch stopped at the first such error; nothing it created is left on
-    /// the engines that answer.
+    /// the engines that answer. An option the client itself finds
+    /// malformed ([`Error::InvalidSpec`]) stops it before anything is
+    /// created; a spec error is never retried.
     Spec {
         /// [`FailureKind::ImageMissing`] or [`FailureKind::SpecInvalid`].
         kind: FailureKind,
         /// A readable reason.
         reason: String,
-        /// The daemon's error.
+        /// The daemon's error, or [`Error::InvalidSpec`].
         source: Error,
     },
 }

@@ -130,6 +130,8 @@ pub(super) fn classify(e: &Error, phase: Phase) -> FailureKind {
             FailureKind::EngineUnreachable
         }
         Error::Timeout { .. } => FailureKind::EngineTimeout,
+        // Refused before anything was sent: every container would fail.
+        Error::InvalidSpec(_) | Error::InvalidReference(_) => FailureKind::SpecInvalid,
         Error::NotFound { .. } if phase == Phase::Create => FailureKind::SpecInvalid,
         Error::Api { status: 400, .. } if phase != Phase::Run => FailureKind::SpecInvalid,
         _ => FailureKind::EngineError,

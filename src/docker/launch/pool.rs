@@ -88,6 +88,13 @@ pub(super) async fn launch(
 ) -> Result<Report, LaunchError> {
     // Nothing is created before every check has passed.
     opts.validate()?;
+    if let Err(e) = spec.validate() {
+        return Err(LaunchError::Spec {
+            kind: FailureKind::SpecInvalid,
+            reason: e.to_string(),
+            source: Error::InvalidSpec(e),
+        });
+    }
     let no_cmd = spec.get_cmd().is_none_or(<[String]>::is_empty);
     if matches!(opts.mode, Mode::Warm { .. }) && opts.jobs.is_none() && no_cmd {
         return Err(LaunchError::InvalidOptions {
