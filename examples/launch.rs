@@ -8,6 +8,7 @@
 //! cargo run --release --example launch -- --count 100 --timeout 30s --deadline 10m
 //! cargo run --release --example launch -- --host unix:///var/run/docker.sock --host unix:///run/other.sock
 //! cargo run --release --example launch -- --cleanup sd-1764000000000-0a1b
+//! cargo run --release --example launch -- --swarm --host unix:///run/manager.sock --count 100
 //! ```
 //!
 //! Without `--image` it runs the project's own minimal image
@@ -84,6 +85,12 @@ struct Args {
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// Swarm mode: the first --host is a swarm manager; the batch runs as
+    /// one replicated-job service there. Give the other nodes' engines as
+    /// more --host to have their task containers removed (and the image
+    /// made available on them).
+    #[arg(long)]
+    swarm: bool,
     /// Remove the leftovers of an earlier batch on the given hosts and exit.
     #[arg(long, value_name = "BATCH_ID")]
     cleanup: Option<String>,
@@ -124,6 +131,7 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
     opts.deadline = args.deadline;
     opts.connect_timeout = args.connect_timeout;
     opts.logs_dir = args.logs_dir.clone();
+    opts.swarm = args.swarm;
     if args.cleanup.is_none() {
         opts.validate().map_err(|e| usage(e.to_string()))?;
     }

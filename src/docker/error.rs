@@ -68,6 +68,14 @@ pub enum Error {
     /// The project's minimal image could not be built or is not what its
     /// recipe makes.
     MinimalImage(MinimalImageError),
+    /// A Swarm call on an engine whose swarm role does not allow it (see
+    /// [`SwarmErrorKind`](super::swarm::SwarmErrorKind)).
+    Swarm {
+        /// Why the engine refused.
+        kind: super::swarm::SwarmErrorKind,
+        /// The daemon's message.
+        message: String,
+    },
 }
 
 impl Clone for Error {
@@ -107,6 +115,10 @@ impl Clone for Error {
                 source: source.clone(),
             },
             Error::MinimalImage(e) => Error::MinimalImage(e.clone()),
+            Error::Swarm { kind, message } => Error::Swarm {
+                kind: *kind,
+                message: message.clone(),
+            },
         }
     }
 }
@@ -215,6 +227,7 @@ impl fmt::Display for Error {
                 "image {reference} is not on {host} and could not be pulled: {source}"
             ),
             Error::MinimalImage(e) => e.fmt(f),
+            Error::Swarm { kind, message } => write!(f, "{kind}: {message}"),
         }
     }
 }

@@ -54,6 +54,7 @@ mod models;
 mod reference;
 mod run;
 mod spec;
+pub mod swarm;
 
 pub use self::attach::{AttachInput, AttachOptions, Attached};
 pub use self::client::{

@@ -52,6 +52,7 @@ mod progress;
 mod reconcile;
 mod report;
 mod retry;
+mod swarm;
 
 pub use self::error::LaunchError;
 pub use self::failure::FailureKind;
@@ -299,6 +300,22 @@ impl Launcher {
     ) -> Batch {
         let id = opts.batch_id.clone().unwrap_or_else(new_batch_id);
         let signals = Signals::new(opts.cancel_grace);
+        if opts.swarm {
+            let fut = swarm::launch(
+                self.engines.clone(),
+                self.unreachable.clone(),
+                spec.clone(),
+                opts.clone(),
+                progress,
+                id.clone(),
+                signals.clone(),
+            );
+            return Batch {
+                id,
+                canceller: Canceller(signals),
+                fut: Box::pin(fut),
+            };
+        }
         let fut = pool::launch(
             self.engines.clone(),
             self.unreachable.clone(),

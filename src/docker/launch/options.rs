@@ -70,6 +70,10 @@ pub struct LaunchOptions {
     /// `<dir>/<name>.stderr` (created if missing), streamed to disk while
     /// the container runs. `None`: output is not read.
     pub logs_dir: Option<PathBuf>,
+    /// Swarm mode: the first engine is a swarm manager and the batch runs
+    /// as one `replicated-job` service on its swarm (see the launcher's
+    /// module docs). `timeout` is not supported with it.
+    pub swarm: bool,
 }
 
 impl LaunchOptions {
@@ -87,6 +91,7 @@ impl LaunchOptions {
             connect_timeout: crate::docker::DEFAULT_CONNECT_TIMEOUT,
             cancel_grace: Duration::from_secs(4),
             logs_dir: None,
+            swarm: false,
         }
     }
 
