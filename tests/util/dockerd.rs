@@ -16,12 +16,27 @@ use std::time::{Duration, Instant};
 pub struct SecondDaemon {
     pub dir: PathBuf,
     child: Option<Child>,
+    /// The command dockerd runs under (its network namespace).
+    wrapper: Vec<String>,
 }
 
 impl SecondDaemon {
     /// Starts it, failing the test with a clear message if that is not
     /// possible here (no `dockerd`, not root).
     pub fn start(tag: &str) -> SecondDaemon {
+        SecondDaemon::start_under(tag, &["unshare", "--net"])
+    }
+
+    /// Starts it inside the network namespace `netns` (one `ip netns add`
+    /// made, under `/run/netns`), which the caller prepared (addresses,
+    /// links); `nsenter`, not `ip netns exec`, which would remount `/sys`
+    /// and hide the cgroup mounts dockerd needs.
+    pub fn start_in_netns(tag: &str, netns: &str) -> SecondDaemon {
+        let net = format!("--net=/run/netns/{netns}");
+        SecondDaemon::start_under(tag, &["nsenter", &net])
+    }
+
+    fn start_under(tag: &str, wrapper: &[&str]) -> SecondDaemon {
         let is_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
             use std::os::unix::fs::MetadataExt;
             m.uid() == 0
@@ -43,7 +58,11 @@ impl SecondDaemon {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("daemon.json"), "{}").unwrap();
-        let mut d = SecondDaemon { dir, child: None };
+        let mut d = SecondDaemon {
+            dir,
+            child: None,
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
+        };
         d.spawn();
         d
     }
@@ -65,8 +84,9 @@ impl SecondDaemon {
             .unwrap();
         let _ = std::fs::remove_file(d.join("docker.pid")); // stale after a kill
                                                             // `unshare` execs dockerd in place: the child's pid is dockerd's.
-        let child = Command::new("unshare")
-            .args(["--net", "dockerd"])
+        let child = Command::new(&self.wrapper[0])
+            .args(&self.wrapper[1..])
+            .arg("dockerd")
             .arg("--config-file")
             .arg(d.join("daemon.json"))
             .arg("--host")

@@ -28,9 +28,10 @@
 //!
 //! **Nothing is left.** `DELETE /services/{id}` shuts the service's tasks
 //! down but leaves every task's container on its node. After the removal
-//! the collector waits (within the cancel grace, or the connect timeout)
-//! until the manager has forgotten the service's tasks — their nodes have
-//! shut them down — and then sweeps: on every engine of the launcher (the
+//! the collector sweeps, again and again until the manager lists every
+//! task of the service as ended (then no container of it is created any
+//! more, and the sweep after that finds the last ones) or the cancel grace
+//! (or the connect timeout, if longer) runs out: on every engine of the launcher (the
 //! manager first, then any other `--host`: the sweep reaches exactly the
 //! nodes whose engines the launcher was given, matched by their swarm node
 //! id) it lists the containers labelled with the batch and force-removes
@@ -74,7 +75,8 @@ struct Job {
     /// The engine's timestamp of each state the task was seen in.
     seen: BTreeMap<TaskState, SystemTime>,
     announced: Announced,
-    result: Option<ContainerResult>,
+    /// It was seen in a terminal state (and counted).
+    ended: bool,
 }
 
 /// Progress already emitted for a job.
@@ -136,38 +138,85 @@ impl Drop for DropGuard {
         };
         if let Some(h) = crate::runtime::Handle::try_current() {
             drop(h.spawn(async move {
-                let manager = &engines[0];
-                let gone = async {
-                    let id = match manager.service_inspect(&batch).await {
-                        Ok(s) => s.id,
-                        Err(_) => return,
-                    };
-                    if manager.service_remove(&id).await.is_ok() {
-                        forgotten(manager, &id).await;
-                    }
+                let until = Instant::now() + settle;
+                let id = match crate::time::timeout_at(until, engines[0].service_inspect(&batch))
+                    .await
+                {
+                    Ok(Ok(s)) => s.id,
+                    _ => batch.clone(),
                 };
-                let _ = crate::time::timeout(settle, gone).await;
-                if !keep {
-                    for e in engines.iter() {
-                        let _ = crate::time::timeout(settle, sweep_engine(e, &batch)).await;
-                    }
-                }
+                wind_down(&engines, &id, &batch, !keep, until).await;
             }));
         }
     }
 }
 
-/// Waits until the manager lists no task of the service `service_id`
-/// (polls; once the service is gone, `GET /tasks` cannot filter by it).
-async fn forgotten(manager: &Docker, service_id: &str) {
+/// What the sweep removed.
+struct Swept {
+    /// Per engine: containers removed, `None` if never swept to the end.
+    per_engine: Vec<Option<usize>>,
+    /// Task id → how long removing its container took.
+    tasks: HashMap<String, Duration>,
+}
+
+/// Removes the service, then (with `sweep`) force-removes the batch's
+/// containers on every engine until the manager lists every task of the
+/// service as ended — no container of it is created or started after
+/// that, so the sweep that follows finds the last ones — or `until`.
+async fn wind_down(
+    engines: &[Docker],
+    service_id: &str,
+    batch: &str,
+    sweep: bool,
+    until: Instant,
+) -> Swept {
+    let manager = &engines[0];
+    let _ = crate::time::timeout_at(until, manager.service_remove(service_id)).await;
+    let mut swept = Swept {
+        per_engine: vec![None; engines.len()],
+        tasks: HashMap::new(),
+    };
+    if !sweep {
+        return swept;
+    }
     loop {
-        match manager.tasks(&Filters::new()).await {
-            Ok(tasks) if !tasks.iter().any(|t| t.service_id == service_id) => return,
-            Ok(_) => {}
-            Err(e) if !e.is_transient() => return,
-            Err(_) => {}
+        let settled = matches!(
+            crate::time::timeout_at(until, tasks_ended(manager, service_id)).await,
+            Ok(true)
+        );
+        let sweeps = engines
+            .iter()
+            .map(|d| crate::time::timeout_at(until, sweep_engine(d, batch)));
+        for (i, r) in futures::future::join_all(sweeps)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            if let Ok(Ok(list)) = r {
+                *swept.per_engine[i].get_or_insert(0) += list.len();
+                swept.tasks.extend(list);
+            }
         }
-        crate::time::sleep(POLL_INTERVAL).await;
+        if settled || Instant::now() >= until {
+            return swept;
+        }
+        select! {
+            _ = crate::time::sleep(POLL_INTERVAL) => {},
+            _ = crate::time::sleep_until(until) => {},
+        }
+    }
+}
+
+/// Whether every task the manager lists for the (removed) service
+/// `service_id` has ended. Once the service is gone `GET /tasks` cannot
+/// filter by it, and the manager keeps a removed job's ended tasks listed.
+async fn tasks_ended(manager: &Docker, service_id: &str) -> bool {
+    match manager.tasks(&Filters::new()).await {
+        Ok(tasks) => tasks
+            .iter()
+            .filter(|t| t.service_id == service_id)
+            .all(|t| t.status.state.is_terminal()),
+        Err(_) => false,
     }
 }
 
@@ -382,7 +431,7 @@ pub(super) async fn launch(
                         created_at: parse_ts(&task.created_at),
                         seen: BTreeMap::new(),
                         announced: Announced::default(),
-                        result: None,
+                        ended: false,
                     });
                     i
                 }
@@ -390,7 +439,7 @@ pub(super) async fn launch(
                 None => continue,
             };
             let job = &mut jobs[i];
-            if job.result.is_some() {
+            if job.ended {
                 continue;
             }
             if !task.node_id.is_empty() {
@@ -414,7 +463,9 @@ pub(super) async fn launch(
                     });
                 }
             }
-            if state >= TaskState::Running && !job.announced.started {
+            // Terminal states sort after `running`; only these mean it ran.
+            let ran = state == TaskState::Running || task.exit_code().is_some();
+            if ran && !job.announced.started {
                 job.announced.started = true;
                 any_ran = true;
                 emit(Progress::Started { index: i, engine });
@@ -422,6 +473,7 @@ pub(super) async fn launch(
             if !state.is_terminal() {
                 continue;
             }
+            job.ended = true;
             ended += 1;
             let exit_code = task.exit_code();
             if let Some(code) = exit_code {
@@ -477,8 +529,12 @@ pub(super) async fn launch(
             match &output {
                 Some(out) if spec_error.is_none() => {
                     // Its logs, through the manager, while the task exists.
-                    let (out, manager, task_id, tx) =
-                        (out.clone(), manager.clone(), job.task.clone(), done_tx.clone());
+                    let (out, manager, task_id, tx) = (
+                        out.clone(),
+                        manager.clone(),
+                        job.task.clone(),
+                        done_tx.clone(),
+                    );
                     let tty = spec.is_tty();
                     let mut result = result;
                     drop(crate::spawn(async move {
@@ -542,7 +598,10 @@ pub(super) async fn launch(
     let ended_jobs = ended.min(jobs.len());
     while got < ended_jobs {
         let next = match cancel_at {
-            Some(d) => crate::time::timeout_at(d, done_rx.recv()).await.ok().flatten(),
+            Some(d) => crate::time::timeout_at(d, done_rx.recv())
+                .await
+                .ok()
+                .flatten(),
             None => done_rx.recv().await,
         };
         let Some((i, r)) = next else { break };
@@ -550,35 +609,13 @@ pub(super) async fn launch(
         got += 1;
     }
 
-    // Remove the service; wait for its tasks to be shut down; sweep.
-    let bound = cancel_at
-        .map(|d| d.saturating_duration_since(Instant::now()))
-        .unwrap_or(opts.cancel_grace.max(within));
-    let _ = crate::time::timeout(bound, async {
-        match manager.service_remove(&service_id).await {
-            Ok(()) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(_) => return,
-        }
-        forgotten(&manager, &service_id).await;
-    })
-    .await;
-    let mut removed_tasks: HashMap<String, Duration> = HashMap::new();
-    let mut swept: Vec<Option<usize>> = vec![None; dockers.len()];
-    if !opts.keep || spec_error.is_some() {
-        let bound = cancel_at
-            .map(|d| d.saturating_duration_since(Instant::now()))
-            .unwrap_or(opts.cancel_grace.max(within));
-        let sweeps = dockers
-            .iter()
-            .map(|d| crate::time::timeout(bound, sweep_engine(d, &batch)));
-        for (i, r) in futures::future::join_all(sweeps).await.into_iter().enumerate() {
-            if let Ok(Ok(list)) = r {
-                swept[i] = Some(list.len());
-                removed_tasks.extend(list);
-            }
-        }
-    }
+    // Remove the service and sweep its containers off every engine.
+    let until = cancel_at.unwrap_or_else(|| Instant::now() + opts.cancel_grace.max(within));
+    let sweep = !opts.keep || spec_error.is_some();
+    let Swept {
+        per_engine: swept,
+        tasks: removed_tasks,
+    } = wind_down(&dockers, &service_id, &batch, sweep, until).await;
     guard.armed = None;
 
     // Jobs that had not ended: cancelled, or lost with the manager.

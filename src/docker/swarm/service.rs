@@ -355,4 +355,3 @@ impl Docker {
             .map_err(on_503(SwarmErrorKind::NotManager))
     }
 }
-
