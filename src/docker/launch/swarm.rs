@@ -104,11 +104,12 @@ impl Job {
             .iter()
             .find(|(s, _)| s.is_terminal())
             .map(|(_, t)| *t);
-        let mut t = ContainerTimings::default();
-        t.create = between(self.created_at, ready);
-        t.start = between(ready, running);
-        t.wait = between(running, end);
-        t
+        ContainerTimings {
+            create: between(self.created_at, ready),
+            start: between(ready, running),
+            wait: between(running, end),
+            ..ContainerTimings::default()
+        }
     }
 }
 
