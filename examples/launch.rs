@@ -27,17 +27,15 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashSet;
 use std::io::Write;
-use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 use stevedore::chan;
 use stevedore::docker::launch::{
     FailureKind, LaunchError, LaunchOptions, Launcher, Progress, Report,
 };
 use stevedore::docker::{ContainerSpec, Docker, ImageRef, MinimalImage};
-use stevedore::net::UnixStream;
+use stevedore::signal::unix::{signal, SignalKind};
 
 /// Launch containers concurrently over one or more Docker engines.
 #[derive(Parser, Debug)]
@@ -94,6 +92,11 @@ struct Args {
     /// Remove the leftovers of an earlier batch on the given hosts and exit.
     #[arg(long, value_name = "BATCH_ID")]
     cleanup: Option<String>,
+    /// Log the launcher's events on stderr: retries, engines marked down,
+    /// finished containers, sweeps. `RUST_LOG` (e.g. `stevedore=debug`, which
+    /// adds every request and lifecycle step) overrides the level.
+    #[arg(long)]
+    verbose: bool,
 }
 
 /// Why the demo stops without a report: (exit status, message).
@@ -105,6 +108,7 @@ fn usage(msg: impl Into<String>) -> Fail {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    init_logging(args.verbose);
     let rt = match stevedore::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -208,17 +212,18 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
     );
     // Ticks on its own, so the elapsed time moves while nothing finishes.
     bar.enable_steady_tick(Duration::from_millis(100));
+    let _ = BAR.set(bar.clone());
     let ui = stevedore::spawn(drive_bar(bar.clone(), progress_rx, launcher.hosts()));
 
     // The first Ctrl-C cancels the batch (its future then finishes with the
     // cleanup done, within the cancel grace); the second exits at once.
-    let mut ctrl_c = ctrl_c_stream().map_err(|e| (2, format!("cannot watch for Ctrl-C: {e}")))?;
+    let mut ctrl_c = signal(SignalKind::interrupt())
+        .map_err(|e| (2, format!("cannot watch for Ctrl-C: {e}")))?;
     let canceller = batch.canceller();
     let watcher = {
         let (bar, batch_id, hosts) = (bar.clone(), batch_id.clone(), launcher.hosts());
         stevedore::spawn(async move {
-            let mut byte = [0u8; 1];
-            if !matches!(ctrl_c.read(&mut byte).await, Ok(1)) {
+            if ctrl_c.recv().await.is_none() {
                 return;
             }
             canceller.cancel();
@@ -226,7 +231,7 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
                 &bar,
                 "cancelling: removing what the batch created (Ctrl-C again to exit at once)",
             );
-            if !matches!(ctrl_c.read(&mut byte).await, Ok(1)) {
+            if ctrl_c.recv().await.is_none() {
                 return;
             }
             bar.finish_and_clear();
@@ -286,6 +291,51 @@ fn cleanup_command(batch: &str, hosts: &[String]) -> String {
 }
 
 /// A line on stderr above the bar (or alone when there is no bar).
+/// The progress bar, once there is one: log lines are printed around it.
+static BAR: std::sync::OnceLock<ProgressBar> = std::sync::OnceLock::new();
+
+/// `tracing` events on stderr when `--verbose` or `RUST_LOG` asks for them.
+fn init_logging(verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
+        _ if verbose => EnvFilter::new("stevedore=info"),
+        _ => return,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| LogLine(Vec::new()))
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// One formatted event, written out when dropped: above the progress bar if
+/// there is one (so neither garbles the other), else straight to stderr.
+struct LogLine(Vec<u8>);
+
+impl Write for LogLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        let out = || {
+            let _ = std::io::stderr().write_all(&self.0);
+        };
+        match BAR.get() {
+            Some(bar) if !bar.is_hidden() => bar.suspend(out),
+            _ => out(),
+        }
+    }
+}
+
 fn note(bar: &ProgressBar, line: &str) {
     if bar.is_hidden() {
         eprintln!("{line}");
@@ -392,28 +442,4 @@ async fn ensure_image(docker: &Docker, image: Option<&ImageRef>) -> Result<Strin
         );
     }
     Ok(info.reference)
-}
-
-static SIGNAL_FD: AtomicI32 = AtomicI32::new(-1);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    let fd: RawFd = SIGNAL_FD.load(Ordering::Relaxed);
-    if fd >= 0 {
-        // SAFETY: write(2) is async-signal-safe; the buffer is static.
-        unsafe { libc::write(fd, b"x".as_ptr().cast(), 1) };
-    }
-}
-
-/// A socket that becomes readable on SIGINT (the self-pipe trick: the
-/// handler only writes a byte; the runtime's reactor does the waiting).
-fn ctrl_c_stream() -> std::io::Result<UnixStream> {
-    let (reader, writer) = UnixStream::pair()?;
-    SIGNAL_FD.store(writer.as_raw_fd(), Ordering::Relaxed);
-    std::mem::forget(writer); // must outlive the handler
-                              // SAFETY: installs a handler that only performs an async-signal-safe write.
-    let prev = unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
-    if prev == libc::SIG_ERR {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(reader)
 }

@@ -292,6 +292,41 @@ fn single_node_swarm_client_and_launcher() {
         run.abort();
         wait_gone(&d, &id).await;
 
+        // Cancelled before its first call: nothing is left.
+        let batch = launcher.start(&spec, &opts(4, 2), None);
+        batch.canceller().cancel();
+        let id = batch.id().to_owned();
+        let r = batch.await.unwrap();
+        check_counts(&r, 0, 0, 4);
+        assert_gone(&d, &[&d], &id).await;
+
+        // The batch deadline stops running tasks; they are removed.
+        let mut o = opts(4, 2);
+        o.deadline = Some(Duration::from_secs(3));
+        let r = launcher.launch(&spec, &o, None).await.unwrap();
+        assert!(r.deadline_exceeded, "{r}");
+        check_counts(&r, 0, 0, 4);
+        assert!(r
+            .containers
+            .iter()
+            .all(|c| c.kind == Some(FailureKind::DeadlineExceeded)));
+        assert_gone(&d, &[&d], &r.batch).await;
+
+        // Kept: the containers stay (and `cleanup` removes them), the
+        // service does not.
+        let mut o = opts(2, 2);
+        o.keep = true;
+        let r = launcher
+            .launch(&ContainerSpec::new(&img).cmd(["true"]), &o, None)
+            .await
+            .unwrap();
+        check_counts(&r, 2, 0, 0);
+        assert!(r.containers.iter().all(|c| c.kept && !c.removed), "{r}");
+        assert_eq!(leftovers(&d, &r.batch).await, 2);
+        let cleaned = launcher.cleanup(&r.batch).await;
+        assert!(matches!(cleaned[0].result, Ok(2)), "{cleaned:?}");
+        assert_gone(&d, &[&d], &r.batch).await;
+
         // A spec no node can run (a missing image): a spec error, not an
         // endless stream of rejected tasks; nothing left.
         let spec = ContainerSpec::new("stevedore-test/absent:1").cmd(["true"]);

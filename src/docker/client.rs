@@ -384,13 +384,35 @@ impl Docker {
         undo: Undo,
         after: Duration,
     ) -> Result<Response> {
-        match crate::time::timeout(after, self.call_inner(&req, undo)).await {
+        #[cfg(feature = "tracing")]
+        let started = std::time::Instant::now();
+        let result = match crate::time::timeout(after, self.call_inner(&req, undo)).await {
             Ok(r) => r,
             Err(_) => Err(Error::Timeout {
                 what: req.what(),
                 after,
             }),
+        };
+        #[cfg(feature = "tracing")]
+        match &result {
+            Ok(resp) => tracing::debug!(
+                target: "stevedore::docker",
+                host = self.host(),
+                request = %req.what(),
+                status = resp.status,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                "request"
+            ),
+            Err(e) => tracing::debug!(
+                target: "stevedore::docker",
+                host = self.host(),
+                request = %req.what(),
+                error = %e,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                "request failed"
+            ),
         }
+        result
     }
 
     async fn call_inner(&self, req: &Request, undo: Undo) -> Result<Response> {

@@ -231,9 +231,7 @@ impl Drop for ImageGuard {
             Some(h) => drop(h.spawn(async move {
                 let _ = docker.remove_image(&id, false).await;
             })),
-            None => {
-                eprintln!("stevedore: cannot remove image {id}: no runtime to run the cleanup on")
-            }
+            None => crate::docker::trace::cleanup_impossible("image", &id),
         }
     }
 }

@@ -55,6 +55,7 @@ mod reference;
 mod run;
 mod spec;
 pub mod swarm;
+mod trace;
 
 pub use self::attach::{AttachInput, AttachOptions, Attached};
 pub use self::client::{

@@ -71,9 +71,7 @@ impl Drop for RemoveGuard {
         let id = std::mem::take(&mut self.id);
         match Handle::try_current() {
             Some(_) => docker.remove_detached(&id),
-            None => eprintln!(
-                "stevedore: cannot remove container {id}: no runtime to run the cleanup on"
-            ),
+            None => crate::docker::trace::cleanup_impossible("container", &id),
         }
     }
 }

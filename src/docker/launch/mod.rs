@@ -39,6 +39,13 @@
 //! **Several engines.** Each container goes to the reachable engine with
 //! the fewest in flight. [`Launcher::connect`] skips (and reports) hosts
 //! that cannot be reached.
+//!
+//! **Swarm mode** ([`LaunchOptions::swarm`]): the first engine is a swarm
+//! manager and the batch runs as one `replicated-job` service on its swarm
+//! instead of through the pool: progress and the report come from the
+//! service's tasks, output from their logs, and the end (done, cancelled,
+//! dropped) removes the service and sweeps the tasks' containers off every
+//! engine of the launcher (the other engines being the other nodes').
 
 mod cancel;
 mod container;

@@ -47,6 +47,7 @@ pub(super) struct Ctx {
 
 impl Ctx {
     pub(super) fn emit(&self, p: Progress) {
+        p.trace(&self.batch, &self.engines);
         if let Some(tx) = &self.progress {
             let _ = tx.try_send(p);
         }

@@ -1,5 +1,6 @@
 //! [`Progress`]: the events a batch reports as it goes.
 
+use super::engine::Engine;
 use super::{ContainerResult, FailureKind};
 
 /// What happened to one container, or to an engine (`index` in
@@ -68,4 +69,59 @@ pub enum Progress {
     },
     /// A container is done, one way or another.
     Finished(Box<ContainerResult>),
+}
+
+impl Progress {
+    /// Logs the event through `tracing` (target `stevedore::launch`):
+    /// engine trouble and retries at `WARN`, finished containers at
+    /// `INFO`, lifecycle steps at `DEBUG`.
+    #[cfg(feature = "tracing")]
+    pub(super) fn trace(&self, batch: &str, engines: &[Engine]) {
+        let host = |e: usize| engines.get(e).map_or("?", |e| e.docker.host());
+        match self {
+            Progress::Created { index, engine, id } => {
+                tracing::debug!(target: "stevedore::launch", batch, index, host = host(*engine), id = %id, "created")
+            }
+            Progress::Started { index, engine } => {
+                tracing::debug!(target: "stevedore::launch", batch, index, host = host(*engine), "started")
+            }
+            Progress::Exited {
+                index,
+                engine,
+                exit_code,
+            } => {
+                tracing::debug!(target: "stevedore::launch", batch, index, host = host(*engine), exit_code, "exited")
+            }
+            Progress::Removed { index, engine } => {
+                tracing::debug!(target: "stevedore::launch", batch, index, host = host(*engine), "removed")
+            }
+            Progress::Retrying {
+                index,
+                engine,
+                attempt,
+                kind,
+                reason,
+            } => {
+                tracing::warn!(target: "stevedore::launch", batch, index, host = host(*engine), attempt, kind = ?kind, reason = %reason, "retrying")
+            }
+            Progress::EngineDown {
+                engine,
+                kind,
+                reason,
+            } => {
+                tracing::warn!(target: "stevedore::launch", batch, host = host(*engine), kind = ?kind, reason = %reason, "engine down")
+            }
+            Progress::Finished(r) => match &r.kind {
+                None => {
+                    tracing::info!(target: "stevedore::launch", batch, index = r.index, name = %r.name, exit_code = r.exit_code, attempts = r.attempts, "finished")
+                }
+                Some(kind) => {
+                    tracing::warn!(target: "stevedore::launch", batch, index = r.index, name = %r.name, kind = ?kind, message = r.message.as_deref(), attempts = r.attempts, "failed")
+                }
+            },
+        }
+    }
+
+    #[cfg(not(feature = "tracing"))]
+    pub(super) fn trace(&self, _batch: &str, _engines: &[Engine]) {}
 }

@@ -70,9 +70,22 @@ async fn sweep_engine(
             if settled {
                 engine.book.lock().maybe_left.clear();
             }
+            #[cfg(feature = "tracing")]
+            tracing::info!(target: "stevedore::launch", batch, host = engine.docker.host(), removed = n, settled, "swept");
             n
         }
-        _ => 0,
+        _other => {
+            #[cfg(feature = "tracing")]
+            match &_other {
+                Some((_, Err(e))) => {
+                    tracing::warn!(target: "stevedore::launch", batch, host = engine.docker.host(), error = %e, "sweep failed")
+                }
+                _ => {
+                    tracing::warn!(target: "stevedore::launch", batch, host = engine.docker.host(), "sweep gave up: engine hung or deadline passed")
+                }
+            }
+            0
+        }
     }
 }
 

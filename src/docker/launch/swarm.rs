@@ -39,6 +39,9 @@
 //! the report under an engine entry for that node (state `unreachable`).
 //! A dropped batch removes the service and sweeps in the background.
 //!
+//! With [`LaunchOptions::keep`] nothing is swept: every task's container
+//! stays, failed ones included (`Launcher::cleanup` removes them later).
+//!
 //! Not supported here (refused before anything is created):
 //! [`LaunchOptions::timeout`] (a swarm task has no deadline) and a job
 //! list (one service runs one command). [`LaunchOptions::retry`] does not

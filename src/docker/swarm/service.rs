@@ -355,3 +355,86 @@ impl Docker {
             .map_err(on_503(SwarmErrorKind::NotManager))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_container_spec_maps_onto_a_replicated_job() {
+        let spec = ContainerSpec::new("busybox:1")
+            .entrypoint(["/bin/sh", "-c"])
+            .cmd(["echo hi"])
+            .env("A", "1")
+            .label("team", "infra")
+            .working_dir("/tmp")
+            .user("1000")
+            .memory(64 << 20)
+            .nano_cpus(500_000_000)
+            .stop_timeout(3)
+            .network_mode("overlay-net");
+        let s = ServiceSpec::replicated_job("job", &spec, 4, 100).label("batch", "b1");
+        assert!(s.unmapped().is_empty());
+        let j = s.to_json();
+        assert_eq!(j["Name"], "job");
+        assert_eq!(j["Labels"]["batch"], "b1");
+        assert_eq!(
+            j["Mode"]["ReplicatedJob"],
+            serde_json::json!({"MaxConcurrent": 4, "TotalCompletions": 100})
+        );
+        let t = &j["TaskTemplate"];
+        assert_eq!(t["RestartPolicy"]["Condition"], "none");
+        let c = &t["ContainerSpec"];
+        assert_eq!(c["Image"], "busybox:1");
+        assert_eq!(c["Command"], serde_json::json!(["/bin/sh", "-c"]));
+        assert_eq!(c["Args"], serde_json::json!(["echo hi"]));
+        assert_eq!(c["Env"], serde_json::json!(["A=1"]));
+        assert_eq!(c["Labels"]["team"], "infra");
+        assert_eq!(c["Dir"], "/tmp");
+        assert_eq!(c["User"], "1000");
+        assert_eq!(c["StopGracePeriod"], 3_000_000_000i64);
+        assert_eq!(t["Resources"]["Limits"]["MemoryBytes"], 64 << 20);
+        assert_eq!(t["Resources"]["Limits"]["NanoCPUs"], 500_000_000);
+        assert_eq!(
+            t["Networks"],
+            serde_json::json!([{"Target": "overlay-net"}])
+        );
+    }
+
+    #[test]
+    fn what_does_not_map_is_named_and_left_out() {
+        let spec = ContainerSpec::new("busybox:1")
+            .name("fixed")
+            .auto_remove(true)
+            .network_mode("none");
+        let s = ServiceSpec::replicated_job("job", &spec, 1, 1);
+        assert_eq!(s.unmapped(), &[Unmapped::Name, Unmapped::AutoRemove]);
+        let j = s.to_json();
+        let t = &j["TaskTemplate"];
+        assert!(t.get("Networks").is_none());
+        assert!(t.get("Resources").is_none());
+        assert!(t["ContainerSpec"].get("Args").is_none());
+        assert!(!j.to_string().contains("fixed"));
+    }
+
+    #[test]
+    fn modes_of_existing_services_parse() {
+        for (json, mode) in [
+            (
+                r#"{"Replicated":{"Replicas":3}}"#,
+                ServiceMode::Replicated { replicas: 3 },
+            ),
+            (r#"{"Global":{}}"#, ServiceMode::Global {}),
+            (
+                r#"{"ReplicatedJob":{"MaxConcurrent":2,"TotalCompletions":5}}"#,
+                ServiceMode::ReplicatedJob(ReplicatedJob {
+                    max_concurrent: 2,
+                    total_completions: 5,
+                }),
+            ),
+            (r#"{"GlobalJob":{}}"#, ServiceMode::GlobalJob {}),
+        ] {
+            assert_eq!(serde_json::from_str::<ServiceMode>(json).unwrap(), mode);
+        }
+    }
+}

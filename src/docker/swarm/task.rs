@@ -200,3 +200,70 @@ impl Docker {
             .map_err(on_503(SwarmErrorKind::NotManager))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(state: &str, container: Option<(&str, i64)>) -> Task {
+        let cs = container
+            .map(|(id, code)| serde_json::json!({"ContainerID": id, "PID": 0, "ExitCode": code}));
+        serde_json::from_value(serde_json::json!({
+            "ID": "t1",
+            "ServiceID": "s1",
+            "NodeID": "n1",
+            "CreatedAt": "2026-11-25T12:10:53.565954204Z",
+            "Status": {
+                "Timestamp": "2026-11-25T12:10:54Z",
+                "State": state,
+                "Message": "started",
+                "ContainerStatus": cs,
+            },
+            "DesiredState": "shutdown",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn exit_codes_come_from_ended_tasks_with_a_container() {
+        assert_eq!(task("failed", Some(("c", 3))).exit_code(), Some(3));
+        assert_eq!(task("complete", Some(("c", 0))).exit_code(), Some(0));
+        // Running: the code is not an exit code yet.
+        assert_eq!(task("running", Some(("c", 0))).exit_code(), None);
+        // Rejected before a container existed.
+        assert_eq!(task("rejected", None).exit_code(), None);
+        assert_eq!(task("failed", Some(("", 0))).exit_code(), None);
+        assert_eq!(task("failed", None).container_id(), None);
+    }
+
+    #[test]
+    fn states_parse_order_and_end() {
+        let t = task("a-state-from-the-future", None);
+        assert_eq!(t.status.state, TaskState::Unknown);
+        assert!(!TaskState::Unknown.is_terminal());
+        assert!(TaskState::Running < TaskState::Complete);
+        for s in [
+            "complete", "failed", "rejected", "shutdown", "orphaned", "remove",
+        ] {
+            assert!(task(s, None).status.state.is_terminal(), "{s}");
+        }
+        for s in [
+            "new",
+            "pending",
+            "assigned",
+            "preparing",
+            "ready",
+            "starting",
+            "running",
+        ] {
+            assert!(!task(s, None).status.state.is_terminal(), "{s}");
+        }
+    }
+
+    #[test]
+    fn garbage_is_a_parse_error_not_a_panic() {
+        for body in ["", "{", "[1,2]", r#"{"ID":1}"#, r#"{"ID":"x","Status":{}}"#] {
+            assert!(serde_json::from_str::<Task>(body).is_err(), "{body}");
+        }
+    }
+}
