@@ -340,9 +340,13 @@ pub(super) async fn launch(
         opts.count as u64,
     )
     .label(BATCH_LABEL, batch.clone());
-    let created = select! {
-        r = manager.service_create(&service) => Some(r),
-        _ = signals.cancel.recv() => None,
+    let created = if signals.is_cancelled() {
+        None
+    } else {
+        select! {
+            r = manager.service_create(&service) => Some(r),
+            _ = signals.cancel.recv() => None,
+        }
     };
     let cancelled_early = created.is_none();
     let service_id = match created {
@@ -615,6 +619,12 @@ pub(super) async fn launch(
 
     // Remove the service and sweep its containers off every engine.
     let until = cancel_at.unwrap_or_else(|| Instant::now() + opts.cancel_grace.max(within));
+    if cancelled_early {
+        // A create abandoned after it was sent: its undertaker removes the
+        // service once the engine answers; wait for that, then remove by
+        // name in case.
+        let _ = crate::time::timeout_at(until, manager.settle()).await;
+    }
     let sweep = !opts.keep || spec_error.is_some();
     let Swept {
         per_engine: swept,
