@@ -46,6 +46,34 @@ use std::task::{Context, Poll};
 
 /// A channel holding up to `cap` values. `bounded(0)` is a rendezvous
 /// channel: a send completes only when a receiver takes the value.
+///
+/// # Examples
+///
+/// A producer and a consumer; dropping the last sender closes the channel,
+/// which ends the consumer's loop.
+///
+/// ```
+/// use stevedore::chan;
+///
+/// stevedore::Runtime::new().unwrap().block_on(async {
+///     let (tx, rx) = chan::bounded(4);
+///     let producer = stevedore::spawn(async move {
+///         for i in 0..10 {
+///             tx.send(i).await.unwrap();
+///         }
+///     });
+///     let mut sum = 0;
+///     while let Some(i) = rx.recv().await {
+///         sum += i;
+///     }
+///     producer.await.unwrap();
+///     assert_eq!(sum, 45);
+/// });
+/// ```
+///
+/// # Panics
+///
+/// If `cap` is `usize::MAX` (use [`unbounded`]).
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     assert!(
         cap != usize::MAX,
@@ -88,6 +116,19 @@ pub struct Receiver<T> {
 impl<T> Sender<T> {
     /// Sends `value`, waiting for room (or, for `bounded(0)`, for a
     /// receiver). Fails, returning the value, if the channel is closed.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] holding the value if the channel is closed, or
+    /// closes while the send waits (every receiver dropped counts as
+    /// closed).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before it completes, the send is withdrawn: its value is
+    /// dropped with the future unless a receiver had already taken it, and
+    /// it is never delivered twice. In [`select!`](crate::select) a send arm
+    /// that does not win delivers nothing.
     pub fn send(&self, value: T) -> Send<'_, T> {
         Send::new(self, value)
     }
@@ -152,6 +193,13 @@ impl<T> Sender<T> {
 impl<T> Receiver<T> {
     /// Receives the next value: `None` once the channel is closed and
     /// drained.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: no value is lost. One handed to this receive just
+    /// before it was dropped goes to another receive instead. In
+    /// [`select!`](crate::select) a receive arm that does not win takes
+    /// nothing.
     pub fn recv(&self) -> Recv<'_, T> {
         Recv::new(self)
     }

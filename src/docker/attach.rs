@@ -54,6 +54,15 @@ pub struct AttachInput {
 
 impl AttachInput {
     /// Writes all of `bytes` to the container's stdin.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the connection breaks (the container exited, or
+    /// closed its stdin).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: if dropped, an unknown prefix of `bytes` was sent.
     pub async fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         self.writer
             .write_all(bytes)
@@ -112,6 +121,17 @@ impl Docker {
     /// Attaches to a container (typically before starting it, so no output
     /// is missed). The daemon switches the connection to a raw stream
     /// (`101 UPGRADED`); bytes that arrive with the response head are kept.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing container, [`Error::Protocol`] if
+    /// the daemon does not switch protocols, and the
+    /// [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future or the [`Attached`] closes the
+    /// connection (the container keeps running).
     pub async fn attach(&self, id: &str, opts: &AttachOptions) -> Result<Attached> {
         let tty = match opts.tty {
             Some(t) => t,

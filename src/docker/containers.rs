@@ -110,14 +110,30 @@ pub(crate) fn path_id(id: &str) -> String {
 }
 
 impl Docker {
-    /// `GET /_ping`.
+    /// `GET /_ping`: the engine is up and answering.
+    ///
+    /// # Errors
+    ///
+    /// Only the [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn ping(&self) -> Result<()> {
         self.call_ok(Request::new("GET", self.url("/_ping")))
             .await
             .map(drop)
     }
 
-    /// `GET /version`.
+    /// `GET /version`: the engine's version and API versions.
+    ///
+    /// # Errors
+    ///
+    /// Only the [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn version(&self) -> Result<super::models::Version> {
         self.get_json("/version").await
     }
@@ -150,7 +166,20 @@ impl Docker {
         parse_json(&what, &resp.body)
     }
 
-    /// Starts a container; starting a running one is not an error.
+    /// Starts a container; starting a running one is not an error
+    /// ([`Started::AlreadyRunning`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing container, `Error::Api` (500)
+    /// when the container cannot run (its command does not exist, a mount
+    /// source is missing), and the [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropped after its request was written, the start
+    /// may still happen (see [the module docs](crate::docker#cancel-safety)).
+    /// [`Docker::run`] and the launcher remove the container in that case.
     pub async fn start(&self, id: &str) -> Result<Started> {
         self.start_with(id, Undo::Nothing).await
     }
@@ -174,6 +203,17 @@ impl Docker {
     /// Registers a wait and returns once the daemon has acknowledged it
     /// (sent its 200 head), before the container exits. `docker run` does
     /// this before `start`, so a container that exits at once is not missed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing container, and the
+    /// [common errors](crate::docker#errors); the returned [`Wait`] fails
+    /// the same ways if its connection breaks.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping this future, or the [`Wait`], closes the
+    /// wait's connection and changes nothing on the engine.
     pub async fn wait_registered(&self, id: &str, condition: WaitCondition) -> Result<Wait> {
         let path = format!(
             "/containers/{}/wait?condition={}",
@@ -217,6 +257,16 @@ impl Docker {
     /// Starts a container with its exit already watched: registers a
     /// [`WaitCondition::NextExit`] wait, then starts it, and returns the
     /// wait. However fast the container exits, the wait sees it.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`wait_registered`](Self::wait_registered) and
+    /// [`start`](Self::start).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`start`](Self::start): dropped during the start, the container
+    /// may still start.
     pub async fn start_watched(&self, id: &str) -> Result<Wait> {
         let wait = self.wait_registered(id, WaitCondition::NextExit).await?;
         self.start(id).await?;
@@ -234,6 +284,16 @@ impl Docker {
 
     /// Waits for `condition` (no deadline; dropping the future cancels it).
     /// A non-zero exit code is a result, not an error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing container, and the
+    /// [common errors](crate::docker#errors) (no [`Error::Timeout`] once
+    /// the daemon acknowledged the wait).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn wait(&self, id: &str, condition: WaitCondition) -> Result<WaitExit> {
         self.wait_registered(id, condition).await?.await
     }
@@ -241,6 +301,17 @@ impl Docker {
     /// Stops a container: SIGTERM, then SIGKILL after `grace` (the
     /// container's own stop timeout if `None`). The deadline is extended by
     /// the grace period.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing container, and the
+    /// [common errors](crate::docker#errors). Stopping a stopped
+    /// container is [`Stopped::AlreadyStopped`], not an error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropped after its request was written, the stop
+    /// still runs on the daemon.
     pub async fn stop(&self, id: &str, grace: Option<Duration>) -> Result<Stopped> {
         let path = with_query(
             format!("/containers/{}/stop", path_id(id)),
@@ -262,6 +333,16 @@ impl Docker {
 
     /// Sends a signal (`"SIGKILL"`, `"SIGTERM"`, `"HUP"`, …). Killing a
     /// container that is not running is [`Error::Conflict`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] (not running), [`Error::NotFound`] (missing),
+    /// `Error::Api` (400/500) for a signal the daemon does not know, and the
+    /// [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: the signal may be sent after the future is dropped.
     pub async fn kill(&self, id: &str, signal: &str) -> Result<()> {
         let path = format!(
             "/containers/{}/kill?signal={}",
@@ -275,6 +356,15 @@ impl Docker {
 
     /// Removes a container. A running one without `force` is
     /// [`Error::Conflict`]; a missing one [`Error::NotFound`].
+    ///
+    /// # Errors
+    ///
+    /// As above, and the [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: the removal may still happen after the future is
+    /// dropped.
     pub async fn remove(&self, id: &str, opts: RemoveOptions) -> Result<()> {
         let path = format!(
             "/containers/{}?force={}&v={}",
@@ -288,12 +378,30 @@ impl Docker {
     }
 
     /// `GET /containers/{id}/json`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing container, and the
+    /// [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn inspect(&self, id: &str) -> Result<ContainerInspect> {
         self.get_json(&format!("/containers/{}/json", path_id(id)))
             .await
     }
 
-    /// Lists containers.
+    /// Lists containers (`all` includes stopped ones).
+    ///
+    /// # Errors
+    ///
+    /// `Error::Api` (400) for a filter the daemon rejects, and the
+    /// [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn list(&self, opts: &ListOptions) -> Result<Vec<ContainerSummary>> {
         let path = with_query(
             "/containers/json".to_owned(),
@@ -303,6 +411,15 @@ impl Docker {
     }
 
     /// Removes stopped containers matching `filters`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] while another prune runs, `Error::Api` (400) for
+    /// a rejected filter, and the [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: the prune may still run after the future is dropped.
     pub async fn prune_containers(&self, filters: &Filters) -> Result<PruneReport> {
         let path = with_query("/containers/prune".to_owned(), [filters.query()]);
         let req = Request::new("POST", self.url(&path));

@@ -117,6 +117,16 @@ impl fmt::Debug for EventStream {
 impl Docker {
     /// Subscribes to events; returns once the daemon has acknowledged the
     /// subscription, so actions taken afterwards are seen.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Api` (400) for a rejected filter or time range, and the
+    /// [common errors](crate::docker#errors); the stream's items fail with
+    /// [`Error::Io`] or [`Error::Protocol`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future or the stream ends the subscription.
     pub async fn events(&self, opts: &EventsOptions) -> Result<EventStream> {
         let path = with_query(
             "/events".to_owned(),

@@ -168,18 +168,47 @@ impl Docker {
     }
 
     /// `GET /images/{name}/json`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing image, and the
+    /// [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn inspect_image(&self, name: &str) -> Result<ImageInspect> {
         self.get_json(&format!("/images/{}/json", path_id(name)))
             .await
     }
 
     /// `GET /images/json`.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Api` (400) for a rejected filter, and the
+    /// [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn list_images(&self, filters: &Filters) -> Result<Vec<ImageSummary>> {
         let path = with_query("/images/json".to_owned(), [filters.query()]);
         self.get_json(&path).await
     }
 
-    /// Removes an image.
+    /// Removes an image (`force`: even if a container uses it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing image, [`Error::Conflict`] for one a
+    /// container uses (without `force`), and the
+    /// [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: the removal may still happen after the future is
+    /// dropped.
     pub async fn remove_image(&self, name: &str, force: bool) -> Result<()> {
         let path = format!("/images/{}?force={}", path_id(name), u8::from(force));
         let req = Request::new("DELETE", self.url(&path));

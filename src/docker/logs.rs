@@ -146,6 +146,16 @@ impl LogStream {
     }
 
     /// Reads everything, returning `(stdout, stderr)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the connection breaks, [`Error::Protocol`] for a
+    /// malformed frame or chunk.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping it loses what was read so far (the stream
+    /// is consumed).
     pub async fn collect_output(mut self) -> Result<(Vec<u8>, Vec<u8>)> {
         use futures::StreamExt;
         let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -178,6 +188,16 @@ impl Docker {
     /// Streams a container's output. Non-TTY output is demultiplexed from
     /// its 8-byte frames (frames split across reads and lines split across
     /// frames are handled); TTY output is passed through as stdout.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing container, and the
+    /// [common errors](crate::docker#errors); the stream's items fail with
+    /// [`Error::Io`] or [`Error::Protocol`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future or the stream closes its connection.
     pub async fn logs(&self, id: &str, opts: &LogsOptions) -> Result<LogStream> {
         let tty = match opts.tty {
             Some(t) => t,
@@ -206,6 +226,16 @@ impl Docker {
     /// driver rotates, so a large output comes back cut (22 MB of 50 MB
     /// here). To see all of it, attach before the start, as
     /// [`Docker::run`] does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing container, [`Error::Timeout`] if
+    /// the whole output is not read within the client's deadline, and the
+    /// [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (nothing changes on the engine; what was read is lost).
     pub async fn output(&self, id: &str, tty: Option<bool>) -> Result<(Vec<u8>, Vec<u8>)> {
         let opts = LogsOptions {
             tty,

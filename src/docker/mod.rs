@@ -21,6 +21,32 @@
 //! * [`launch`] runs batches of containers concurrently over one or many
 //!   engines, with progress events, a latency report and no leaks.
 //!
+//! # Errors
+//!
+//! Besides what each call documents, every call can fail the same ways:
+//! [`Error::Connect`] when the engine cannot be reached (missing socket,
+//! refused, the connect timeout passed), [`Error::Io`] when a connection
+//! breaks mid-call, [`Error::Timeout`] when a non-streaming call (or a
+//! stream's response head) misses the client's deadline,
+//! [`Error::Protocol`] when the peer does not speak HTTP/1.1 or the Engine
+//! API (garbage bytes, a malformed head, undecodable JSON), and
+//! [`Error::Api`] for any other error status, with the daemon's message.
+//! 404 and 409 are always [`Error::NotFound`] and [`Error::Conflict`].
+//!
+//! # Cancel safety
+//!
+//! Every call is a future that may be dropped at any `.await`. Reads
+//! (`inspect`, `list`, `ping`, …) are cancel safe: dropping them changes
+//! nothing on the engine. A call that changes the engine may still take
+//! effect once its request was written: the daemon runs what it received.
+//! The client never leaves that unaccounted for — the connection goes to an
+//! *undertaker* that reads the late reply, and a dropped `create` (or a
+//! start the launcher and [`Docker::run`] gave up on) force-removes the
+//! container ([`Docker::settle`] waits for them). Other dropped
+//! mutations (`stop`, `kill`, `remove`, …) may or may not have happened;
+//! inspect to know. Streams (`logs`, `events`, `attach`, `wait`) end their
+//! connection when dropped and lose nothing that was not yet read.
+//!
 //! ```no_run
 //! use stevedore::docker::{ContainerSpec, Docker, MinimalImage};
 //!

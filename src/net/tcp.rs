@@ -27,6 +27,17 @@ fn with_context(e: io::Error, what: &str, addr: &SocketAddr) -> io::Error {
 impl TcpListener {
     /// Binds to the first address `addr` resolves to that works
     /// (`SO_REUSEADDR` is set). Port 0 picks a free port.
+    ///
+    /// # Errors
+    ///
+    /// The last address's error (`AddrInUse`, `PermissionDenied`, …, with
+    /// the address in the message), a resolution error, or `InvalidInput`
+    /// if `addr` resolves to nothing; also an error outside a stevedore
+    /// runtime (no reactor).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped during name resolution, nothing is bound.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         let mut last = None;
         for a in resolve(addr).await? {
@@ -51,6 +62,16 @@ impl TcpListener {
     }
 
     /// Waits for a connection.
+    ///
+    /// # Errors
+    ///
+    /// What `accept(2)` reports (`EMFILE` when out of descriptors, …); the
+    /// listener stays usable.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a connection is taken from the backlog only when
+    /// `accept` returns it.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -84,6 +105,17 @@ impl TcpStream {
     /// Connects to the first address `addr` resolves to that accepts.
     /// Errors name the address (`connecting to 127.0.0.1:1: Connection
     /// refused`).
+    ///
+    /// # Errors
+    ///
+    /// The last address's connect error (`ConnectionRefused`,
+    /// `TimedOut`, …), a resolution error, or `InvalidInput` if `addr`
+    /// resolves to nothing. There is no timeout of its own: see
+    /// [`connect_timeout`](Self::connect_timeout).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping it closes the half-open socket.
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         let mut last = None;
         for a in resolve(addr).await? {
@@ -97,6 +129,15 @@ impl TcpStream {
 
     /// Like [`connect`](Self::connect), giving up after `timeout` with
     /// `ErrorKind::TimedOut`.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect), and `TimedOut` when `timeout` passes
+    /// (across every address tried).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn connect_timeout<A: ToSocketAddrs>(
         addr: A,
         timeout: Duration,

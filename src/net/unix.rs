@@ -36,6 +36,16 @@ impl UnixListener {
     }
 
     /// Waits for a connection.
+    ///
+    /// # Errors
+    ///
+    /// What `accept(2)` reports (`EMFILE` when out of descriptors, …); the
+    /// listener stays usable.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a connection is taken from the backlog only when
+    /// `accept` returns it.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -61,6 +71,15 @@ impl UnixStream {
     /// Connects to the socket at `path`. A missing socket is
     /// `ErrorKind::NotFound`, an inaccessible one `PermissionDenied`, a
     /// stale one `ConnectionRefused` — each with the path in the message.
+    /// A full backlog is retried with a backoff for about a second.
+    ///
+    /// # Errors
+    ///
+    /// As above; `WouldBlock` if the backlog stays full.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let path = path.as_ref();
         let mut backoff = Duration::from_micros(500);

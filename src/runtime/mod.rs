@@ -242,6 +242,10 @@ where
 }
 
 /// Yields to the scheduler: the task goes to the back of its worker's queue.
+///
+/// # Cancel safety
+///
+/// Cancel safe (it holds nothing).
 pub async fn yield_now() {
     YieldNow { yielded: false }.await
 }

@@ -47,6 +47,11 @@ pub struct Interval {
 
 impl Interval {
     /// Completes at the next tick and returns its scheduled instant.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a tick is consumed only when `tick` returns it, so a
+    /// dropped `tick` loses none.
     pub async fn tick(&mut self) -> Instant {
         poll_fn(|cx| self.poll_tick(cx)).await
     }

@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 /// # Panics
 ///
 /// The returned future panics when first polled outside a stevedore runtime.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the [`Sleep`] removes its timer.
 pub fn sleep(duration: Duration) -> Sleep {
     let deadline = Instant::now()
         .checked_add(duration)
@@ -22,11 +26,15 @@ pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(deadline)
 }
 
-/// Waits until `deadline`.
+/// Waits until `deadline` (a deadline in the past is ready at once).
 ///
 /// # Panics
 ///
 /// The returned future panics when first polled outside a stevedore runtime.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the [`Sleep`] removes its timer.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,

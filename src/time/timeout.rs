@@ -10,6 +10,22 @@ use std::time::{Duration, Instant};
 
 /// Runs `future`, giving up after `duration`: `Ok(output)` if it finished in
 /// time, `Err(Elapsed)` otherwise (the future is dropped with the `Timeout`).
+///
+/// The future is polled first, so one that is ready at once wins even
+/// against a zero duration.
+///
+/// # Errors
+///
+/// [`Elapsed`](crate::time::Elapsed) when the deadline passes first.
+///
+/// # Panics
+///
+/// When first polled outside a stevedore runtime.
+///
+/// # Cancel safety
+///
+/// As cancel safe as `future`: dropping the `Timeout` (or the deadline
+/// passing) drops `future` at its current `.await`.
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     let deadline = Instant::now()
         .checked_add(duration)
@@ -18,6 +34,18 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 }
 
 /// Like [`timeout`], with an absolute deadline.
+///
+/// # Errors
+///
+/// [`Elapsed`](crate::time::Elapsed) when the deadline passes first.
+///
+/// # Panics
+///
+/// When first polled outside a stevedore runtime.
+///
+/// # Cancel safety
+///
+/// As [`timeout`].
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,

@@ -46,6 +46,33 @@
 //! service's tasks, output from their logs, and the end (done, cancelled,
 //! dropped) removes the service and sweeps the tasks' containers off every
 //! engine of the launcher (the other engines being the other nodes').
+//!
+//! # Examples
+//!
+//! A hundred containers, eight at a time, on the engine at `DOCKER_HOST`,
+//! with their output streamed to files:
+//!
+//! ```no_run
+//! use stevedore::docker::launch::{LaunchOptions, Launcher};
+//! use stevedore::docker::{ContainerSpec, Docker, MinimalImage};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! stevedore::Runtime::new()?.block_on(async {
+//!     let docker = Docker::connect().await?;
+//!     let image = docker.ensure_minimal_image(&MinimalImage::from_env()).await?;
+//!     let spec = ContainerSpec::new(image.reference)
+//!         .cmd(["sh", "-c", "echo hello from $HOSTNAME"])
+//!         .network_mode("none");
+//!     let mut opts = LaunchOptions::new(100);
+//!     opts.concurrency = 8;
+//!     opts.logs_dir = Some("batch-logs".into());
+//!     let report = Launcher::new(vec![docker]).launch(&spec, &opts, None).await?;
+//!     println!("{report}");
+//!     assert_eq!(report.succeeded, 100);
+//!     Ok(())
+//! })
+//! # }
+//! ```
 
 mod cancel;
 mod container;

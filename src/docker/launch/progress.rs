@@ -116,7 +116,7 @@ impl Progress {
                     tracing::info!(target: "stevedore::launch", batch, index = r.index, name = %r.name, exit_code = r.exit_code, attempts = r.attempts, "finished")
                 }
                 Some(kind) => {
-                    tracing::warn!(target: "stevedore::launch", batch, index = r.index, name = %r.name, kind = ?kind, message = r.message.as_deref(), attempts = r.attempts, "failed")
+                    tracing::warn!(target: "stevedore::launch", batch, index = r.index, name = %r.name, kind = ?kind, detail = r.message.as_deref(), attempts = r.attempts, "failed")
                 }
             },
         }

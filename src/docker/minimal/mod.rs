@@ -239,7 +239,7 @@ impl Docker {
     ///
     /// # Errors
     ///
-    /// [`Error::MinimalImage`] if it cannot be built, or if the image under
+    /// [`Error::MinimalImage`](crate::docker::Error::MinimalImage) if it cannot be built, or if the image under
     /// its name has other content (then it is left alone); the engine's
     /// error if checking for it fails (then nothing is imported) or the
     /// import fails (then nothing is left behind).
