@@ -9,7 +9,15 @@
 //! cargo run --release --example launch -- --host unix:///var/run/docker.sock --host unix:///run/other.sock
 //! cargo run --release --example launch -- --cleanup sd-1764000000000-0a1b
 //! cargo run --release --example launch -- --swarm --host unix:///run/manager.sock --count 100
+//! cargo run --release --example launch -- --warm 8 --count 100 --cmd true
+//! cargo run --release --example launch -- --jobs jobs.txt --warm 4 --json
 //! ```
+//!
+//! `--warm K` starts K long-lived containers (kept alive by `sleep`) and
+//! runs every job in them as an exec. `--jobs FILE` (`-` for stdin) runs
+//! one job per line, each split like `--cmd`; blank lines and lines
+//! starting with `#` are skipped, and the report names jobs by line
+//! number. `--jobs` and `--count` do not go together (exit 2).
 //!
 //! Without `--image` it runs the project's own minimal image
 //! (`stevedore/minimal:<version>-<digest>`), built from the host's busybox
@@ -32,7 +40,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use stevedore::chan;
 use stevedore::docker::launch::{
-    FailureKind, LaunchError, LaunchOptions, Launcher, Progress, Report,
+    FailureKind, JobList, LaunchError, LaunchOptions, Launcher, Mode, Progress, Report,
 };
 use stevedore::docker::{ContainerSpec, Docker, ImageRef, MinimalImage};
 use stevedore::signal::unix::{signal, SignalKind};
@@ -41,9 +49,17 @@ use stevedore::signal::unix::{signal, SignalKind};
 #[derive(Parser, Debug)]
 #[command(name = "launch", version)]
 struct Args {
-    /// Containers to run (1 to 1,000,000).
-    #[arg(long, default_value_t = 50)]
-    count: usize,
+    /// Containers to run (1 to 1,000,000; default 50).
+    #[arg(long, conflicts_with = "jobs")]
+    count: Option<usize>,
+    /// One job per line of FILE (`-`: stdin), each split like `--cmd`;
+    /// blank lines and `#` comments are skipped. Conflicts with `--count`.
+    #[arg(long, value_name = "FILE")]
+    jobs: Option<PathBuf>,
+    /// Start K long-lived containers and run every job in them as an exec
+    /// (`--concurrency` is then K).
+    #[arg(long, value_name = "K")]
+    warm: Option<usize>,
     /// Containers in flight at once (1 to 4096).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -128,7 +144,20 @@ fn main() -> ExitCode {
 async fn run(args: Args) -> Result<ExitCode, Fail> {
     // Every check that needs no engine comes first: nothing is created
     // for bad input.
-    let mut opts = LaunchOptions::new(args.count);
+    let mut opts = LaunchOptions::new(args.count.unwrap_or(50));
+    if let Some(path) = &args.jobs {
+        let list = if path.as_os_str() == "-" {
+            JobList::read(std::io::stdin().lock())
+        } else {
+            let file = std::fs::File::open(path)
+                .map_err(|e| usage(format!("--jobs {}: {e}", path.display())))?;
+            JobList::read(file)
+        };
+        opts = opts.with_jobs(list.map_err(|e| usage(format!("--jobs: {e}")))?);
+    }
+    if let Some(k) = args.warm {
+        opts.mode = Mode::Warm { containers: k };
+    }
     opts.concurrency = args.concurrency;
     opts.keep = args.keep;
     opts.timeout = args.timeout;
@@ -197,15 +226,20 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
     let (progress_tx, progress_rx) = chan::unbounded::<Progress>();
     let batch = launcher.start(&spec, &opts, Some(progress_tx));
     let batch_id = batch.id().to_owned();
+    let what = match &args.jobs {
+        Some(path) => format!("{} jobs from {}", opts.count, path.display()),
+        None => format!("{} × {:?}", opts.count, args.cmd),
+    };
+    let how = match opts.mode {
+        Mode::Warm { containers } => format!("{containers} warm containers"),
+        _ => format!("concurrency {}", opts.concurrency),
+    };
     eprintln!(
-        "batch {batch_id}: {} × {:?} on {} (concurrency {})",
-        args.count,
-        args.cmd,
+        "batch {batch_id}: {what} on {} ({how})",
         launcher.hosts().join(", "),
-        opts.concurrency
     );
 
-    let bar = ProgressBar::new(args.count as u64);
+    let bar = ProgressBar::new(opts.count as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .expect("valid template"),

@@ -101,6 +101,10 @@ pub(crate) struct AttachReader {
 }
 
 impl AttachReader {
+    pub(crate) fn new(reader: ConnReader, context: String) -> AttachReader {
+        AttachReader { reader, context }
+    }
+
     pub(crate) async fn next(&mut self) -> Result<Option<Vec<u8>>> {
         let mut buf = vec![0u8; 16 * 1024];
         match self.reader.read(&mut buf).await {

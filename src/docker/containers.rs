@@ -331,6 +331,42 @@ impl Docker {
         })
     }
 
+    /// Freezes every process of a running container (`POST
+    /// /containers/{id}/pause`): it hangs until
+    /// [`unpause`](Self::unpause)d, or is removed with `force`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing container, [`Error::Conflict`]
+    /// for one that is not running or already paused.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped after the request was sent, the pause may still happen.
+    pub async fn pause(&self, id: &str) -> Result<()> {
+        let path = format!("/containers/{}/pause", path_id(id));
+        self.call_ok(Request::new("POST", self.url(&path)))
+            .await
+            .map(drop)
+    }
+
+    /// Thaws a container frozen by [`pause`](Self::pause).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing container, [`Error::Conflict`]
+    /// for one that is not paused.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped after the request was sent, the unpause may still happen.
+    pub async fn unpause(&self, id: &str) -> Result<()> {
+        let path = format!("/containers/{}/unpause", path_id(id));
+        self.call_ok(Request::new("POST", self.url(&path)))
+            .await
+            .map(drop)
+    }
+
     /// Sends a signal (`"SIGKILL"`, `"SIGTERM"`, `"HUP"`, …). Killing a
     /// container that is not running is [`Error::Conflict`].
     ///

@@ -45,6 +45,14 @@ pub enum Error {
         /// The daemon's message.
         message: String,
     },
+    /// An exec into a container that is stopped, paused or restarting
+    /// (the daemon's 409 to an exec); a missing one is [`Error::NotFound`].
+    ContainerNotRunning {
+        /// The container (id or name) as given.
+        container: String,
+        /// The daemon's message.
+        message: String,
+    },
     /// The daemon's response did not follow HTTP or the Engine API.
     Protocol(String),
     /// A call did not finish (headers and body) within its deadline.
@@ -97,6 +105,10 @@ impl Clone for Error {
                 message: message.clone(),
             },
             Error::Conflict { message } => Error::Conflict {
+                message: message.clone(),
+            },
+            Error::ContainerNotRunning { container, message } => Error::ContainerNotRunning {
+                container: container.clone(),
                 message: message.clone(),
             },
             Error::Protocol(m) => Error::Protocol(m.clone()),
@@ -173,7 +185,7 @@ impl Error {
         match self {
             Error::Api { status, .. } => Some(*status),
             Error::NotFound { .. } => Some(404),
-            Error::Conflict { .. } => Some(409),
+            Error::Conflict { .. } | Error::ContainerNotRunning { .. } => Some(409),
             _ => None,
         }
     }
@@ -215,6 +227,9 @@ impl fmt::Display for Error {
             Error::Api { status, message } => write!(f, "Docker API error {status}: {message}"),
             Error::NotFound { message } => write!(f, "not found: {message}"),
             Error::Conflict { message } => write!(f, "conflict: {message}"),
+            Error::ContainerNotRunning { container, message } => {
+                write!(f, "container {container} is not running: {message}")
+            }
             Error::Protocol(what) => write!(f, "malformed response from the Docker daemon: {what}"),
             Error::Timeout { what, after } => write!(f, "{what} did not finish within {after:?}"),
             Error::InvalidReference(e) => e.fmt(f),

@@ -70,6 +70,7 @@ mod codec;
 mod containers;
 mod error;
 mod events;
+mod exec;
 mod filters;
 mod http;
 mod images;
@@ -92,6 +93,7 @@ pub use self::codec::{LogChunk, StreamKind};
 pub use self::containers::{Started, Stopped, Wait, WaitCondition};
 pub use self::error::{Error, Result};
 pub use self::events::{EventStream, EventsOptions};
+pub use self::exec::{ExecInspect, ExecOutput, ExecSpec, ExecTimings};
 pub use self::filters::{Filters, ListOptions, RemoveOptions};
 pub use self::logs::{LogStream, LogsOptions};
 pub use self::minimal::{

@@ -70,8 +70,10 @@ pub struct ContainerInspect {
 pub struct ContainerState {
     /// `created`, `running`, `exited`, …
     pub status: String,
-    /// Running now.
+    /// Running now (a paused container is running, and paused).
     pub running: bool,
+    /// Frozen by a pause.
+    pub paused: bool,
     /// Killed by the OOM killer.
     #[serde(rename = "OOMKilled")]
     pub oom_killed: bool,

@@ -176,6 +176,11 @@ impl ContainerSpec {
         self.auto_remove
     }
 
+    /// The command, if one was given.
+    pub fn get_cmd(&self) -> Option<&[String]> {
+        self.cmd.as_deref()
+    }
+
     /// The create request body.
     pub(crate) fn to_json(&self) -> serde_json::Value {
         let mut host = serde_json::Map::new();

@@ -46,7 +46,7 @@ pub(super) struct Attempt {
 }
 
 impl Attempt {
-    fn fail(&mut self, kind: FailureKind, message: impl Into<String>) {
+    pub(super) fn fail(&mut self, kind: FailureKind, message: impl Into<String>) {
         self.kind = Some(kind);
         self.message = Some(message.into());
         self.retryable = kind.is_engine_failure();
@@ -54,7 +54,7 @@ impl Attempt {
 }
 
 /// Why a guarded call did not return.
-enum Stop {
+pub(super) enum Stop {
     Failed(Error),
     /// The engine was marked hung.
     Hung,
@@ -64,7 +64,7 @@ enum Stop {
 
 /// Runs `call`, unless the engine is marked hung or the batch aborts
 /// first (the call wins a tie).
-async fn guarded<T>(
+pub(super) async fn guarded<T>(
     ctx: &Ctx,
     engine: &Engine,
     call: impl Future<Output = Result<T, Error>>,
@@ -85,7 +85,12 @@ async fn guarded<T>(
 
 impl Ctx {
     /// The kind of a stopped call, noting engine failures.
-    fn stopped(&self, engine: &Engine, stop: &Stop, phase: Phase) -> (FailureKind, String) {
+    pub(super) fn stopped(
+        &self,
+        engine: &Engine,
+        stop: &Stop,
+        phase: Phase,
+    ) -> (FailureKind, String) {
         match stop {
             Stop::Failed(e) => {
                 if let Some(kind) = engine.note_error(e) {
@@ -125,7 +130,10 @@ pub(super) async fn attempt_once(
     }
     let docker = &engine.docker;
     let name = format!("{}-{index}", ctx.batch);
-    let spec = ctx.spec.clone().name(&name);
+    let mut spec = ctx.spec.clone().name(&name);
+    if let Some(args) = ctx.opts.job_args(index) {
+        spec = spec.cmd(args.iter().cloned());
+    }
     let clock = Instant::now();
     engine.note_maybe_left(&name);
     let created = match guarded(ctx, engine, docker.create(&spec)).await {
@@ -431,7 +439,7 @@ async fn drain(
     }
 }
 
-async fn close(files: Option<super::output::Files>, a: &mut Attempt) {
+pub(super) async fn close(files: Option<super::output::Files>, a: &mut Attempt) {
     let Some(files) = files else { return };
     match files.close().await {
         Ok((out, err)) => {

@@ -50,6 +50,10 @@ pub enum FailureKind {
     /// The container's output could not be read to its end or written to
     /// the logs directory.
     OutputLost,
+    /// Warm mode: the worker container died, or stopped answering, while
+    /// the job ran in it (a job that had not started yet is retried on a
+    /// fresh worker instead).
+    WorkerLost,
 }
 
 impl FailureKind {
@@ -67,6 +71,7 @@ impl FailureKind {
             FailureKind::Cancelled => "cancelled",
             FailureKind::DeadlineExceeded => "deadline_exceeded",
             FailureKind::OutputLost => "output_lost",
+            FailureKind::WorkerLost => "worker_lost",
         }
     }
 
@@ -100,6 +105,7 @@ impl fmt::Display for FailureKind {
             FailureKind::Cancelled => "cancelled",
             FailureKind::DeadlineExceeded => "batch deadline exceeded",
             FailureKind::OutputLost => "output lost",
+            FailureKind::WorkerLost => "worker container lost",
         })
     }
 }

@@ -47,6 +47,24 @@
 //! dropped) removes the service and sweeps the tasks' containers off every
 //! engine of the launcher (the other engines being the other nodes').
 //!
+//! **Warm mode** ([`Mode::Warm`], the demo's `--warm K`): the same pool
+//! with containers as the workers. Each of K workers starts one
+//! long-lived container from the spec, kept alive by
+//! [`LaunchOptions::warm_command`], and runs every job it takes as an
+//! exec in it ([`Docker::exec_create`], [`Docker::exec_start`],
+//! [`Docker::exec_exit_code`]), timed per phase (create, start, output,
+//! exit). A worker container that dies or hangs is replaced and the job
+//! that found it gone runs once more on the new one; a job that had
+//! started is reported ([`FailureKind::WorkerLost`]), and a job over
+//! [`LaunchOptions::timeout`] is killed by replacing its container. Worker
+//! containers carry the batch label like any other and are removed on
+//! every path.
+//!
+//! **Job lists** ([`JobList`], [`LaunchOptions::with_jobs`], the demo's
+//! `--jobs FILE`): one shell-split command per line, each line one job —
+//! one container in run mode, one exec in warm mode; results carry the
+//! job's line number.
+//!
 //! # Examples
 //!
 //! A hundred containers, eight at a time, on the engine at `DOCKER_HOST`,
@@ -78,7 +96,9 @@ mod cancel;
 mod container;
 mod engine;
 mod error;
+mod exec_job;
 mod failure;
+mod jobs;
 mod options;
 mod output;
 mod pool;
@@ -87,14 +107,16 @@ mod reconcile;
 mod report;
 mod retry;
 mod swarm;
+mod warm;
 
 pub use self::error::LaunchError;
 pub use self::failure::FailureKind;
-pub use self::options::{LaunchOptions, RetryPolicy, MAX_CONCURRENCY, MAX_COUNT};
+pub use self::jobs::{Job, JobList, JobListError};
+pub use self::options::{LaunchOptions, Mode, RetryPolicy, MAX_CONCURRENCY, MAX_COUNT};
 pub use self::progress::Progress;
 pub use self::report::{
     ContainerResult, ContainerTimings, EngineReport, EngineState, FailureCount, OutputReport,
-    PhaseStats, Phases, Report, RetryCount,
+    PhaseStats, Phases, Report, RetryCount, WarmReport,
 };
 
 use self::cancel::{Reason, Signals};

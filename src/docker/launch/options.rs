@@ -1,7 +1,7 @@
 //! How to launch a batch: [`LaunchOptions`] and [`RetryPolicy`], and their
 //! validation (every check runs before anything is created).
 
-use super::LaunchError;
+use super::{JobList, LaunchError};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -68,12 +68,40 @@ pub struct LaunchOptions {
     pub cancel_grace: Duration,
     /// Write each container's output to `<dir>/<name>.stdout` and
     /// `<dir>/<name>.stderr` (created if missing), streamed to disk while
-    /// the container runs. `None`: output is not read.
+    /// the container runs. `None`: output is not read (in
+    /// [`Mode::Warm`] it is read and counted, not kept). In warm mode the
+    /// files are named after the job: `<batch>-<index>`.
     pub logs_dir: Option<PathBuf>,
     /// Swarm mode: the first engine is a swarm manager and the batch runs
     /// as one `replicated-job` service on its swarm (see the launcher's
     /// module docs). `timeout` is not supported with it.
     pub swarm: bool,
+    /// How the jobs run: one container each, or execs in warm containers.
+    pub mode: Mode,
+    /// One command per job, instead of `count` copies of the spec's
+    /// command ([`with_jobs`](Self::with_jobs) sets `count` to match).
+    pub jobs: Option<JobList>,
+    /// The command that keeps a warm container alive (it must wait and
+    /// never exit on its own); it replaces the image's entrypoint and the
+    /// spec's command. Default `sleep 2147483647` (busybox and coreutils
+    /// both have `sleep`).
+    pub warm_command: Vec<String>,
+}
+
+/// How a batch runs its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Mode {
+    /// One container per job: create → start → wait → remove.
+    #[default]
+    Run,
+    /// `containers` long-lived containers from the spec are the workers;
+    /// every job is an exec in one of them (at most `containers` at
+    /// once; [`LaunchOptions::concurrency`] is not used).
+    Warm {
+        /// Warm containers: `1..=`[`MAX_CONCURRENCY`].
+        containers: usize,
+    },
 }
 
 impl LaunchOptions {
@@ -92,6 +120,41 @@ impl LaunchOptions {
             cancel_grace: Duration::from_secs(4),
             logs_dir: None,
             swarm: false,
+            mode: Mode::Run,
+            jobs: None,
+            warm_command: vec!["sleep".into(), "2147483647".into()],
+        }
+    }
+
+    /// These options with one job per entry of `jobs` (and `count` set to
+    /// their number).
+    pub fn with_jobs(mut self, jobs: JobList) -> LaunchOptions {
+        self.count = jobs.len();
+        self.jobs = Some(jobs);
+        self
+    }
+
+    /// The command of job `index`, when the batch has a job list.
+    pub(super) fn job_args(&self, index: usize) -> Option<&[String]> {
+        self.jobs
+            .as_ref()
+            .and_then(|j| j.jobs().get(index))
+            .map(|j| j.args.as_slice())
+    }
+
+    /// The line of job `index` in the job list, if any.
+    pub(super) fn job_line(&self, index: usize) -> Option<usize> {
+        self.jobs
+            .as_ref()
+            .and_then(|j| j.jobs().get(index))
+            .map(|j| j.line)
+    }
+
+    /// How many jobs run at once: the warm containers, or `concurrency`.
+    pub(super) fn workers(&self) -> usize {
+        match self.mode {
+            Mode::Run => self.concurrency,
+            Mode::Warm { containers } => containers,
         }
     }
 
@@ -125,6 +188,38 @@ impl LaunchOptions {
                 "concurrency",
                 format!("{} is more than {MAX_CONCURRENCY}", self.concurrency),
             );
+        }
+        if let Mode::Warm { containers } = self.mode {
+            if containers == 0 {
+                return bad("warm", "needs at least 1 container".into());
+            }
+            if containers > MAX_CONCURRENCY {
+                return bad(
+                    "warm",
+                    format!("{containers} is more than {MAX_CONCURRENCY}"),
+                );
+            }
+            if self.warm_command.first().is_none_or(String::is_empty) {
+                return bad("warm_command", "is empty".into());
+            }
+            if self.keep {
+                return bad(
+                    "keep",
+                    "has no meaning in warm mode (its containers are the batch's own)".into(),
+                );
+            }
+        }
+        if let Some(jobs) = &self.jobs {
+            if jobs.len() != self.count {
+                return bad(
+                    "count",
+                    format!(
+                        "is {} but the job list holds {} jobs",
+                        self.count,
+                        jobs.len()
+                    ),
+                );
+            }
         }
         if self.retry.max_attempts == 0 {
             return bad("retry.max_attempts", "must be at least 1".into());

@@ -23,12 +23,14 @@ use super::report::{
     Report, RetryCount,
 };
 use super::retry::run_job;
-use super::{FailureKind, LaunchError, LaunchOptions, Progress, BATCH_LABEL};
+use super::warm::warm_worker;
+use super::{FailureKind, LaunchError, LaunchOptions, Mode, Progress, WarmReport, BATCH_LABEL};
 use crate::chan::{self, Receiver, Sender};
 use crate::docker::{ContainerSpec, Docker, Error};
 use crate::sync::WaitGroup;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +45,15 @@ pub(super) struct Ctx {
     pub(super) output: Option<Arc<Output>>,
     /// Retries by (from engine, to engine, kind).
     retries: Mutex<BTreeMap<(usize, usize, FailureKind), usize>>,
+    /// Warm mode: the spec of the worker containers (labelled, kept alive
+    /// by the warm command), and their counts.
+    pub(super) warm: Option<WarmCtx>,
+}
+
+pub(super) struct WarmCtx {
+    pub(super) spec: ContainerSpec,
+    pub(super) started: AtomicUsize,
+    pub(super) replaced: AtomicUsize,
 }
 
 impl Ctx {
@@ -77,6 +88,13 @@ pub(super) async fn launch(
 ) -> Result<Report, LaunchError> {
     // Nothing is created before every check has passed.
     opts.validate()?;
+    let no_cmd = spec.get_cmd().is_none_or(<[String]>::is_empty);
+    if matches!(opts.mode, Mode::Warm { .. }) && opts.jobs.is_none() && no_cmd {
+        return Err(LaunchError::InvalidOptions {
+            option: "cmd",
+            reason: "warm mode execs the spec's command in its containers: give one".into(),
+        });
+    }
     let output = match &opts.logs_dir {
         Some(dir) => Some(Arc::new(Output::start(dir).map_err(|e| {
             LaunchError::LogsDir {
@@ -92,12 +110,28 @@ pub(super) async fn launch(
         .enumerate()
         .map(|(i, d)| Engine::new(i, d.clone()))
         .collect();
+    let spec = spec
+        .clone()
+        .label(BATCH_LABEL, batch.clone())
+        .auto_remove(false);
+    let warm = match opts.mode {
+        Mode::Run => None,
+        Mode::Warm { .. } => {
+            let (program, args) = opts.warm_command.split_first().expect("validated");
+            Some(WarmCtx {
+                spec: spec
+                    .clone()
+                    .entrypoint([program.clone()])
+                    .cmd(args.iter().cloned()),
+                started: AtomicUsize::new(0),
+                replaced: AtomicUsize::new(0),
+            })
+        }
+    };
     let ctx = Arc::new(Ctx {
         engines: engines.clone(),
-        spec: spec
-            .clone()
-            .label(BATCH_LABEL, batch.clone())
-            .auto_remove(false),
+        spec,
+        warm,
         batch: batch.clone(),
         opts: opts.clone(),
         progress,
@@ -135,13 +169,16 @@ pub(super) async fn launch(
 
     // The task pool: jobs → workers → results; a WaitGroup over the
     // workers closes the results channel.
-    let concurrency = opts.concurrency.min(opts.count);
+    let concurrency = opts.workers().min(opts.count);
     let (jobs_tx, jobs_rx) = chan::bounded::<usize>(concurrency);
     let (results_tx, results_rx) = chan::unbounded::<JobResult>();
     let workers = WaitGroup::new();
-    for _ in 0..concurrency {
+    for slot in 0..concurrency {
         let (ctx, jobs, results) = (ctx.clone(), jobs_rx.clone(), results_tx.clone());
-        drop(workers.spawn(worker(ctx, jobs, results)));
+        match opts.mode {
+            Mode::Run => drop(workers.spawn(worker(ctx, jobs, results))),
+            Mode::Warm { .. } => drop(workers.spawn(warm_worker(ctx, slot, jobs, results))),
+        }
     }
     drop(jobs_rx);
     {
@@ -252,6 +289,7 @@ fn build_report(
         wait: phase(|r| r.timings.wait),
         output: phase(|r| r.timings.output),
         remove: phase(|r| r.timings.remove),
+        exit: phase(|r| r.timings.exit),
     };
     let mut exit_codes = BTreeMap::new();
     let (mut succeeded, mut failed, mut cancelled, mut exited) = (0, 0, 0, 0);
@@ -347,6 +385,14 @@ fn build_report(
         cleanup_hosts,
         reconciled,
         output,
+        warm: match (&ctx.warm, ctx.opts.mode) {
+            (Some(w), Mode::Warm { containers }) => Some(WarmReport {
+                containers,
+                started: w.started.load(Relaxed),
+                replaced: w.replaced.load(Relaxed),
+            }),
+            _ => None,
+        },
         containers: results,
     }
 }

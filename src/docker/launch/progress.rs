@@ -3,8 +3,8 @@
 use super::engine::Engine;
 use super::{ContainerResult, FailureKind};
 
-/// What happened to one container, or to an engine (`index` in
-/// `0..count`; `engine` indexes [`Launcher::hosts`](super::Launcher::hosts)).
+/// What happened to one container (in warm mode: one job, an exec), or to
+/// an engine (`index` in `0..count`; `engine` indexes [`Launcher::hosts`](super::Launcher::hosts)).
 /// Every dispatched container ends with exactly one
 /// [`Finished`](Progress::Finished): the results stream through it as they
 /// come.
@@ -69,6 +69,26 @@ pub enum Progress {
     },
     /// A container is done, one way or another.
     Finished(Box<ContainerResult>),
+    /// Warm mode: a worker container was started (`worker` in
+    /// `0..containers`; a replacement keeps its worker's number).
+    WorkerStarted {
+        /// Which worker.
+        worker: usize,
+        /// On which engine.
+        engine: usize,
+        /// The container's id.
+        id: String,
+    },
+    /// Warm mode: a worker container died, hung, or was removed to kill a
+    /// job over its timeout; the worker starts a new one.
+    WorkerReplaced {
+        /// Which worker.
+        worker: usize,
+        /// On which engine.
+        engine: usize,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Progress {
@@ -119,6 +139,16 @@ impl Progress {
                     tracing::warn!(target: "stevedore::launch", batch, index = r.index, name = %r.name, kind = ?kind, detail = r.message.as_deref(), attempts = r.attempts, "failed")
                 }
             },
+            Progress::WorkerStarted { worker, engine, id } => {
+                tracing::debug!(target: "stevedore::launch", batch, worker, host = host(*engine), id = %id, "worker started")
+            }
+            Progress::WorkerReplaced {
+                worker,
+                engine,
+                reason,
+            } => {
+                tracing::warn!(target: "stevedore::launch", batch, worker, host = host(*engine), reason = %reason, "worker replaced")
+            }
         }
     }
 

@@ -28,7 +28,7 @@ pub struct Report {
     pub deadline_exceeded: bool,
     /// Wall time of the batch.
     pub elapsed_s: f64,
-    /// Containers run to exit per second.
+    /// Containers run to exit per second (warm mode: jobs).
     pub containers_per_s: f64,
     /// Latency per lifecycle phase.
     pub phases: Phases,
@@ -54,17 +54,36 @@ pub struct Report {
     pub reconciled: usize,
     /// Output totals.
     pub output: OutputReport,
-    /// One result per container that was dispatched, by index.
+    /// Warm mode: its worker containers (`None` in run mode).
+    pub warm: Option<WarmReport>,
+    /// One result per container (warm mode: per job) that was
+    /// dispatched, by index.
     pub containers: Vec<ContainerResult>,
 }
 
-/// What happened to one container.
+/// The worker containers of a warm batch.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WarmReport {
+    /// Warm containers asked for.
+    pub containers: usize,
+    /// Worker containers started, replacements included.
+    pub started: usize,
+    /// Worker containers replaced (died, hung, or removed to kill a job
+    /// over its timeout).
+    pub replaced: usize,
+}
+
+/// What happened to one container (warm mode: to one job).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ContainerResult {
     /// Its index in `0..count`.
     pub index: usize,
-    /// Its name, `<batch>-<index>`.
+    /// Its line in the job list, when the batch has one.
+    pub line: Option<usize>,
+    /// Its name, `<batch>-<index>`; in warm mode, the name of the worker
+    /// container its last attempt ran in (`<batch>-w<worker>[-<n>]`).
     pub name: String,
     /// The engine of its last attempt (an index into
     /// [`Launcher::hosts`](super::Launcher::hosts)), if it got one.
@@ -120,6 +139,11 @@ pub struct ContainerTimings {
     /// `remove`.
     #[serde(rename = "remove_ms", serialize_with = "opt_ms")]
     pub remove: Option<Duration>,
+    /// Warm mode: reading the exec's exit code after its output ended
+    /// (there `create` is the exec create, `start` the exec start and
+    /// `output` the command's run, its output read to the end).
+    #[serde(rename = "exit_ms", serialize_with = "opt_ms")]
+    pub exit: Option<Duration>,
 }
 
 fn opt_ms<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -143,6 +167,8 @@ pub struct Phases {
     pub output: PhaseStats,
     /// `remove`.
     pub remove: PhaseStats,
+    /// Warm mode: reading the exit code of the exec.
+    pub exit: PhaseStats,
 }
 
 /// Percentiles of one phase, in milliseconds.
@@ -301,9 +327,14 @@ impl fmt::Display for Report {
     /// A readable summary: counts, the phase table, engines, failures,
     /// retries, and what may be left behind.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = if self.warm.is_some() {
+            "jobs"
+        } else {
+            "containers"
+        };
         writeln!(
             f,
-            "batch {}: {} containers, {} succeeded, {} failed{}{} in {:.2} s ({:.1} containers/s)",
+            "batch {}: {} {unit}, {} succeeded, {} failed{}{} in {:.2} s ({:.1} {unit}/s)",
             self.batch,
             self.count,
             self.succeeded,
@@ -332,8 +363,9 @@ impl fmt::Display for Report {
             ("wait", &self.phases.wait),
             ("output", &self.phases.output),
             ("remove", &self.phases.remove),
+            ("exit", &self.phases.exit),
         ] {
-            if s.count == 0 && name == "output" {
+            if s.count == 0 && (name == "output" || name == "exit" || self.warm.is_some()) {
                 continue;
             }
             writeln!(
@@ -372,6 +404,13 @@ impl fmt::Display for Report {
             } else {
                 writeln!(f, " (e.g. {})", fc.example)?;
             }
+        }
+        if let Some(w) = &self.warm {
+            writeln!(
+                f,
+                "warm: {} worker containers, {} started, {} replaced",
+                w.containers, w.started, w.replaced
+            )?;
         }
         if self.retried > 0 {
             write!(f, "retried {} times:", self.retried)?;

@@ -26,6 +26,7 @@ pub(super) async fn run_job(ctx: &Ctx, index: usize) -> JobResult {
     let mut last_engine = None;
     let result = |engine, attempts, a: super::container::Attempt| ContainerResult {
         index,
+        line: ctx.opts.job_line(index),
         name: format!("{}-{index}", ctx.batch),
         engine,
         attempts,

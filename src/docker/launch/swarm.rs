@@ -257,6 +257,18 @@ pub(super) fn validate(opts: &LaunchOptions, spec: &ContainerSpec) -> Result<(),
                 .into(),
         });
     }
+    if opts.mode != super::Mode::Run {
+        return Err(LaunchError::InvalidOptions {
+            option: "mode",
+            reason: "Swarm mode runs the batch as one service; it cannot be warm too".into(),
+        });
+    }
+    if opts.jobs.is_some() {
+        return Err(LaunchError::InvalidOptions {
+            option: "jobs",
+            reason: "not supported in Swarm mode (one service runs one command)".into(),
+        });
+    }
     ImageRef::parse(spec.image()).map_err(|e| LaunchError::InvalidOptions {
         option: "image",
         reason: e.to_string(),
@@ -521,6 +533,7 @@ pub(super) async fn launch(
             }
             let result = ContainerResult {
                 index: i,
+                line: None,
                 name: format!("{batch}-{i}"),
                 engine: nodes.engine_of(&job.node),
                 attempts: 1,
@@ -647,6 +660,7 @@ pub(super) async fn launch(
                 };
                 ContainerResult {
                     index: i,
+                    line: None,
                     name: format!("{batch}-{i}"),
                     engine: nodes.engine_of(&job.node),
                     attempts: 1,
@@ -729,6 +743,7 @@ fn report(
         wait: phase(|r| r.timings.wait),
         output: phase(|r| r.timings.output),
         remove: phase(|r| r.timings.remove),
+        exit: PhaseStats::default(),
     };
     let mut exit_codes = BTreeMap::new();
     let (mut succeeded, mut failed, mut cancelled, mut exited) = (0, 0, 0, 0);
@@ -851,6 +866,7 @@ fn report(
         cleanup_hosts,
         reconciled: swept.iter().flatten().sum(),
         output,
+        warm: None,
         containers: results,
     }
 }
