@@ -11,6 +11,7 @@
 //! cargo run --release --example launch -- --count 4 -v /srv/data:/data:ro -p 127.0.0.1::80 \
 //!     -e MODE=demo --user 1000:1000 --workdir /data --memory 64m --cpus 1.5
 //! cargo run --release --example launch -- --build ./app --image app:dev --count 10
+//! cargo run --release --example launch -- --swarm --host unix:///run/manager.sock --count 100
 //! cargo run --release --example launch -- --warm 8 --count 100 --cmd true
 //! cargo run --release --example launch -- --jobs jobs.txt --warm 4 --json
 //! ```
@@ -123,6 +124,12 @@ struct Args {
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// Swarm mode: the first --host is a swarm manager; the batch runs as
+    /// one replicated-job service there. Give the other nodes' engines as
+    /// more --host to have their task containers removed (and the image
+    /// made available on them).
+    #[arg(long)]
+    swarm: bool,
     /// Remove the leftovers of an earlier batch on the given hosts and exit.
     #[arg(long, value_name = "BATCH_ID")]
     cleanup: Option<String>,
@@ -264,6 +271,7 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
     opts.deadline = args.deadline;
     opts.connect_timeout = args.connect_timeout;
     opts.logs_dir = args.logs_dir.clone();
+    opts.swarm = args.swarm;
     if args.cleanup.is_none() {
         opts.validate().map_err(|e| usage(e.to_string()))?;
     }

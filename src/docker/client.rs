@@ -69,6 +69,8 @@ pub(crate) enum Undo {
     /// The request was a create: force-remove the container its 201 reply
     /// names.
     RemoveCreated,
+    /// Remove this Swarm service (id or name), whatever the reply said.
+    RemoveService(String),
 }
 
 /// Configures a [`Docker`] client.
@@ -731,6 +733,10 @@ async fn undertake(docker: Docker, mut conn: Conn, method: &'static str, phase: 
             }
         }
         Undo::RemoveCreated => return,
+        Undo::RemoveService(service) => {
+            let _ = docker.service_remove(&service).await;
+            return;
+        }
     };
     let opts = super::RemoveOptions {
         force: true,

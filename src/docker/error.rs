@@ -109,6 +109,14 @@ pub enum Error {
         /// Its `errorDetail.code` (a failed `RUN`'s exit code), if any.
         code: Option<i64>,
     },
+    /// A Swarm call on an engine whose swarm role does not allow it (see
+    /// [`SwarmErrorKind`](super::swarm::SwarmErrorKind)).
+    Swarm {
+        /// Why the engine refused.
+        kind: super::swarm::SwarmErrorKind,
+        /// The daemon's message.
+        message: String,
+    },
 }
 
 impl Clone for Error {
@@ -166,6 +174,10 @@ impl Clone for Error {
             Error::BuildFailed { message, code } => Error::BuildFailed {
                 message: message.clone(),
                 code: *code,
+            },
+            Error::Swarm { kind, message } => Error::Swarm {
+                kind: *kind,
+                message: message.clone(),
             },
         }
     }
@@ -290,6 +302,7 @@ impl fmt::Display for Error {
             Error::InvalidSpec(e) => write!(f, "invalid container spec: {e}"),
             Error::BuildContext(e) => e.fmt(f),
             Error::BuildFailed { message, .. } => write!(f, "the build failed: {message}"),
+            Error::Swarm { kind, message } => write!(f, "{kind}: {message}"),
         }
     }
 }

@@ -86,6 +86,7 @@ mod models;
 mod reference;
 mod run;
 pub mod spec;
+pub mod swarm;
 mod trace;
 
 pub use self::attach::{AttachInput, AttachOptions, Attached};

@@ -19,6 +19,8 @@ pub struct SecondDaemon {
     /// More `dockerd` arguments (a TLS listener); with any, the
     /// namespace's loopback is brought up first.
     extra: Vec<String>,
+    /// The command dockerd runs under (its network namespace).
+    wrapper: Vec<String>,
 }
 
 impl SecondDaemon {
@@ -32,6 +34,19 @@ impl SecondDaemon {
     /// `-H tcp://127.0.0.1:PORT` listener inside its namespace, reached
     /// through a forwarder).
     pub fn start_with(tag: &str, extra: Vec<String>) -> SecondDaemon {
+        SecondDaemon::start_under(tag, &["unshare", "--net"], extra)
+    }
+
+    /// Starts it inside the network namespace `netns` (one `ip netns add`
+    /// made, under `/run/netns`), which the caller prepared (addresses,
+    /// links); `nsenter`, not `ip netns exec`, which would remount `/sys`
+    /// and hide the cgroup mounts dockerd needs.
+    pub fn start_in_netns(tag: &str, netns: &str) -> SecondDaemon {
+        let net = format!("--net=/run/netns/{netns}");
+        SecondDaemon::start_under(tag, &["nsenter", &net], Vec::new())
+    }
+
+    fn start_under(tag: &str, wrapper: &[&str], extra: Vec<String>) -> SecondDaemon {
         let is_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
             use std::os::unix::fs::MetadataExt;
             m.uid() == 0
@@ -57,6 +72,7 @@ impl SecondDaemon {
             dir,
             child: None,
             extra,
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
         };
         d.spawn();
         d
@@ -79,13 +95,13 @@ impl SecondDaemon {
             .unwrap();
         let _ = std::fs::remove_file(d.join("docker.pid")); // stale after a kill
                                                             // `unshare` execs dockerd in place: the child's pid is dockerd's.
-        let mut cmd = Command::new("unshare");
+        let mut cmd = Command::new(&self.wrapper[0]);
+        cmd.args(&self.wrapper[1..]);
         if self.extra.is_empty() {
-            cmd.args(["--net", "dockerd"]);
+            cmd.arg("dockerd");
         } else {
             // A new namespace's loopback is down; `exec` keeps the pid.
             cmd.args([
-                "--net",
                 "sh",
                 "-c",
                 "ip link set lo up && exec dockerd \"$@\"",

@@ -30,6 +30,13 @@ pub enum LaunchError {
         /// Each host and why.
         engines: Vec<(String, Error)>,
     },
+    /// Swarm mode: the first engine is not an active swarm manager.
+    NotSwarmManager {
+        /// Its host.
+        host: String,
+        /// Its `LocalNodeState` (`inactive`, `active` for a worker, …).
+        state: String,
+    },
     /// The logs directory cannot be created.
     LogsDir {
         /// The directory.
@@ -68,6 +75,9 @@ impl fmt::Display for LaunchError {
                     write!(f, "; {host}: {e}")?;
                 }
                 Ok(())
+            }
+            LaunchError::NotSwarmManager { host, state } => {
+                write!(f, "{host} is not a swarm manager (swarm state {state:?})")
             }
             LaunchError::LogsDir { path, reason } => {
                 write!(f, "cannot use {} for logs: {reason}", path.display())

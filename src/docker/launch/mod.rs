@@ -40,6 +40,13 @@
 //! the fewest in flight. [`Launcher::connect`] skips (and reports) hosts
 //! that cannot be reached.
 //!
+//! **Swarm mode** ([`LaunchOptions::swarm`]): the first engine is a swarm
+//! manager and the batch runs as one `replicated-job` service on its swarm
+//! instead of through the pool: progress and the report come from the
+//! service's tasks, output from their logs, and the end (done, cancelled,
+//! dropped) removes the service and sweeps the tasks' containers off every
+//! engine of the launcher (the other engines being the other nodes').
+//!
 //! **Warm mode** ([`Mode::Warm`], the demo's `--warm K`): the same pool
 //! with containers as the workers. Each of K workers starts one
 //! long-lived container from the spec, kept alive by
@@ -99,6 +106,7 @@ mod progress;
 mod reconcile;
 mod report;
 mod retry;
+mod swarm;
 mod warm;
 
 pub use self::error::LaunchError;
@@ -348,6 +356,22 @@ impl Launcher {
     ) -> Batch {
         let id = opts.batch_id.clone().unwrap_or_else(new_batch_id);
         let signals = Signals::new(opts.cancel_grace);
+        if opts.swarm {
+            let fut = swarm::launch(
+                self.engines.clone(),
+                self.unreachable.clone(),
+                spec.clone(),
+                opts.clone(),
+                progress,
+                id.clone(),
+                signals.clone(),
+            );
+            return Batch {
+                id,
+                canceller: Canceller(signals),
+                fut: Box::pin(fut),
+            };
+        }
         let fut = pool::launch(
             self.engines.clone(),
             self.unreachable.clone(),

@@ -72,6 +72,10 @@ pub struct LaunchOptions {
     /// [`Mode::Warm`] it is read and counted, not kept). In warm mode the
     /// files are named after the job: `<batch>-<index>`.
     pub logs_dir: Option<PathBuf>,
+    /// Swarm mode: the first engine is a swarm manager and the batch runs
+    /// as one `replicated-job` service on its swarm (see the launcher's
+    /// module docs). `timeout` is not supported with it.
+    pub swarm: bool,
     /// How the jobs run: one container each, or execs in warm containers.
     pub mode: Mode,
     /// One command per job, instead of `count` copies of the spec's
@@ -115,6 +119,7 @@ impl LaunchOptions {
             connect_timeout: crate::docker::DEFAULT_CONNECT_TIMEOUT,
             cancel_grace: Duration::from_secs(4),
             logs_dir: None,
+            swarm: false,
             mode: Mode::Run,
             jobs: None,
             warm_command: vec!["sleep".into(), "2147483647".into()],

@@ -107,6 +107,9 @@ pub struct ContainerResult {
     pub kept: bool,
     /// How long each phase of its last attempt took.
     pub timings: ContainerTimings,
+    /// Swarm mode: the swarm node its task ran on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl ContainerResult {

@@ -46,6 +46,7 @@ pub(super) async fn run_job(ctx: &Ctx, index: usize) -> JobResult {
             }),
         kept: a.kept,
         timings: a.timings,
+        node: None,
     };
     loop {
         if let Some(r) = ctx.signals.reason() {

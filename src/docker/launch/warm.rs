@@ -321,6 +321,7 @@ fn result(
             removed: false,
             kept: false,
             timings: a.timings,
+            node: None,
         },
         spec_error: a.spec_error,
     }
