@@ -345,6 +345,19 @@ impl Default for DockerBuilder {
 impl Docker {
     /// Connects to `DOCKER_HOST`, else the current docker context, else
     /// `unix:///var/run/docker.sock`, and negotiates the API version.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Settings`] for an unusable context or `config.json`,
+    /// [`Error::Tls`] / [`Error::Ssh`] for those transports,
+    /// [`Error::Connect`] when the engine cannot be reached within the
+    /// connect timeout, `Error::Api` when its API is older than
+    /// [`CLIENT_MIN_API_VERSION`], and the other
+    /// [common errors](crate::docker#errors).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: nothing is left behind (an ssh child is killed).
     pub async fn connect() -> Result<Docker> {
         DockerBuilder::new().connect().await
     }
@@ -352,6 +365,15 @@ impl Docker {
     /// Connects to `host` (`unix:///…`, `tcp://host:port` — with TLS when
     /// `DOCKER_TLS_VERIFY` / `DOCKER_TLS` say so — or
     /// `ssh://[user@]host[:port]`).
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect); a host that is not one of these forms
+    /// is [`Error::Connect`] (kind `InvalidInput`) before anything is tried.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn connect_with(host: &str) -> Result<Docker> {
         DockerBuilder::new().host(host).connect().await
     }

@@ -55,6 +55,14 @@ pub(crate) fn split<S: SplitStream>(stream: S) -> (ReadHalf<S>, WriteHalf<S>) {
 
 impl<S: SplitStream> ReadHalf<S> {
     /// Reads into `buf`; `Ok(0)` at end of stream.
+    ///
+    /// # Errors
+    ///
+    /// What the socket reports (`ConnectionReset`, …).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: bytes are consumed only when `read` returns them.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.inner.poll_read_shared(cx, buf)).await
     }
@@ -93,11 +101,27 @@ impl<S: SplitStream> ReadHalf<S> {
 
 impl<S: SplitStream> WriteHalf<S> {
     /// Writes some of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// What the socket reports (`BrokenPipe`, `ConnectionReset`, …).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: nothing is written unless `write` returns its count.
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.inner.poll_write_shared(cx, buf)).await
     }
 
     /// Writes all of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// What the socket reports (`BrokenPipe`, `ConnectionReset`, `WriteZero`, …).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: if dropped, an unknown prefix of `buf` was written.
     pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {

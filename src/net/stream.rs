@@ -170,16 +170,40 @@ macro_rules! stream_methods {
     ($ty:ty) => {
         impl $ty {
             /// Reads into `buf`; `Ok(0)` at end of stream.
+            ///
+            /// # Errors
+            ///
+            /// What the socket reports (`ConnectionReset`, …).
+            ///
+            /// # Cancel safety
+            ///
+            /// Cancel safe: bytes are consumed only when `read` returns them.
             pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 self.inner.read(buf).await
             }
 
             /// Writes some of `buf`, returning how much.
+            ///
+            /// # Errors
+            ///
+            /// What the socket reports (`BrokenPipe`, `ConnectionReset`, …).
+            ///
+            /// # Cancel safety
+            ///
+            /// Cancel safe: nothing is written unless `write` returns its count.
             pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 self.inner.write(buf).await
             }
 
             /// Writes all of `buf`.
+            ///
+            /// # Errors
+            ///
+            /// What the socket reports (`BrokenPipe`, `ConnectionReset`, `WriteZero`, …).
+            ///
+            /// # Cancel safety
+            ///
+            /// Not cancel safe: if dropped, an unknown prefix of `buf` was written.
             pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
                 self.inner.write_all(buf).await
             }
@@ -215,6 +239,14 @@ macro_rules! stream_methods {
             }
 
             /// Waits until a write would make progress.
+            ///
+            /// # Errors
+            ///
+            /// An error the reactor reports for this socket.
+            ///
+            /// # Cancel safety
+            ///
+            /// Cancel safe: it consumes nothing.
             pub async fn writable(&self) -> std::io::Result<()> {
                 std::future::poll_fn(|cx| {
                     self.inner.poll_ready(cx, crate::reactor::Direction::Write)
