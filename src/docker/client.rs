@@ -579,7 +579,8 @@ impl Docker {
             let head = match conn.send(req).await {
                 Ok(h) => h,
                 // A pooled connection the daemon had dropped: the request
-                // never arrived, so it is safe to send it once more.
+                // could not be written, or (GET/HEAD only) got no byte of
+                // a reply, so it is safe to send it once more.
                 Err(HttpError::Stale(_)) if !retried => {
                     pending.disarm();
                     retried = true;

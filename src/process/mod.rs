@@ -83,11 +83,21 @@ impl Child {
     }
 
     /// The exit status, if the child has exited (reaps it).
+    ///
+    /// A child reaped by someone else (`SIGCHLD` ignored, or another
+    /// `waitpid(-1)` in the process) has exited with a status nobody can
+    /// know: it reads as exit code 255, what `ssh` itself exits with on an
+    /// error.
     pub(crate) fn try_status(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
             if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(st)) = c.try_wait() {
-                    self.status = Some(st);
+                match c.try_wait() {
+                    Ok(Some(st)) => self.status = Some(st),
+                    Ok(None) => {}
+                    Err(_) => {
+                        use std::os::unix::process::ExitStatusExt;
+                        self.status = Some(ExitStatus::from_raw(255 << 8));
+                    }
                 }
             }
         }
@@ -111,7 +121,9 @@ impl Child {
                     Some(fd) => {
                         let ready =
                             poll_fn(|cx| fd.registration().poll_ready(cx, Direction::Read)).await;
-                        if ready.is_err() {
+                        // Readable (or failed) yet not reaped: never spin on
+                        // a readiness that stays set.
+                        if ready.is_err() || self.try_status().is_none() {
                             crate::time::sleep(Duration::from_millis(10)).await;
                         }
                     }

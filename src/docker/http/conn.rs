@@ -25,6 +25,18 @@ pub(crate) struct Conn {
     pub(crate) reused: bool,
 }
 
+/// Truncates a buffer to `keep` bytes when dropped.
+struct Tail<'a> {
+    buf: &'a mut Vec<u8>,
+    keep: usize,
+}
+
+impl Drop for Tail<'_> {
+    fn drop(&mut self) {
+        self.buf.truncate(self.keep);
+    }
+}
+
 impl Conn {
     /// Wraps a freshly opened transport to `host`.
     pub(crate) fn new(io: Transport, host: Arc<str>) -> Conn {
@@ -35,10 +47,6 @@ impl Conn {
             pos: 0,
             reused: false,
         }
-    }
-
-    async fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_read(cx, buf)).await
     }
 
     /// Writes and flushes all of `bytes`.
@@ -79,20 +87,19 @@ impl Conn {
             self.pos = 0;
         }
         let old = self.buf.len();
-        self.buf.resize(old + READ_CHUNK, 0);
-        let mut tmp = std::mem::take(&mut self.buf);
-        let res = self.read_raw(&mut tmp[old..]).await;
-        self.buf = tmp;
-        match res {
-            Ok(n) => {
-                self.buf.truncate(old + n);
-                Ok(n)
-            }
-            Err(e) => {
-                self.buf.truncate(old);
-                Err(e)
-            }
-        }
+        // Read straight into the buffer's tail; whatever happens — an
+        // error, or this future dropped mid-read by a deadline while an
+        // undertaker keeps the connection — the buffer ends at what was
+        // really read, so no byte is lost and none is invented.
+        let mut tail = Tail {
+            buf: &mut self.buf,
+            keep: old,
+        };
+        tail.buf.resize(old + READ_CHUNK, 0);
+        let io = &mut self.io;
+        let n = poll_fn(|cx| io.poll_read(cx, &mut tail.buf[old..])).await?;
+        tail.keep = old + n;
+        Ok(n)
     }
 
     /// Sends `req` and reads the response head.
@@ -108,7 +115,14 @@ impl Conn {
                 other => other,
             });
         }
-        self.read_head().await
+        match self.read_head().await {
+            // The request was written: a non-idempotent one may have run
+            // before the connection died, so it must not be sent again.
+            Err(HttpError::Stale(e)) if !matches!(req.method, "GET" | "HEAD") => {
+                Err(HttpError::Io(e))
+            }
+            r => r,
+        }
     }
 
     pub(crate) async fn read_head(&mut self) -> Result<Head, HttpError> {

@@ -43,6 +43,9 @@ impl Pool {
 
     /// Returns a connection whose last response was fully read.
     pub(crate) fn put(&self, conn: Conn) {
+        if self.max_idle == 0 {
+            return; // pooling is off: `conn` closes here
+        }
         let mut idle = self.idle.lock();
         if idle.len() >= self.max_idle {
             let oldest = idle.remove(0);

@@ -47,6 +47,11 @@ pub(crate) struct SshStream {
     stdin: Option<PipeWriter>,
     stdout: PipeReader,
     stderr: PipeReader,
+    /// The last `MAX_STDERR` bytes `ssh` wrote to stderr. Its stderr is
+    /// drained whenever the stream is polled: an `ssh -v` (or a chatty
+    /// remote) would otherwise fill the pipe, block in `write(2)` and stop
+    /// forwarding stdout.
+    stderr_tail: Vec<u8>,
     child: Child,
 }
 
@@ -79,21 +84,42 @@ impl SshStream {
             stdin: Some(pipes.stdin),
             stdout: pipes.stdout,
             stderr: pipes.stderr,
+            stderr_tail: Vec::new(),
             child,
         })
     }
 
-    /// What `ssh` printed so far (without waiting), lossily decoded.
-    fn stderr_text(&self) -> String {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 1024];
-        while out.len() < MAX_STDERR {
-            match self.stderr.try_read(&mut buf) {
-                Ok(Some(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
-                _ => break,
+    /// Reads what `ssh` wrote to stderr, keeping the tail, and registers
+    /// `cx` for more (so a stream waiting on stdout also wakes to drain it).
+    fn drain_stderr(&mut self, cx: &mut Context<'_>) {
+        let mut buf = [0u8; 4096];
+        while let Poll::Ready(Ok(n)) = self.stderr.poll_read(cx, &mut buf) {
+            if n == 0 {
+                break; // end of file: nothing more will come
             }
+            self.keep_stderr(&buf[..n]);
         }
-        String::from_utf8_lossy(&out).trim().to_owned()
+    }
+
+    fn keep_stderr(&mut self, bytes: &[u8]) {
+        self.stderr_tail.extend_from_slice(bytes);
+        if self.stderr_tail.len() > MAX_STDERR {
+            let cut = self.stderr_tail.len() - MAX_STDERR;
+            self.stderr_tail.drain(..cut);
+        }
+    }
+
+    /// What `ssh` printed (its last `MAX_STDERR` bytes, read now without
+    /// waiting), lossily decoded.
+    fn stderr_text(&mut self) -> String {
+        let mut buf = [0u8; 4096];
+        while let Ok(Some(n)) = self.stderr.try_read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            self.keep_stderr(&buf[..n]);
+        }
+        String::from_utf8_lossy(&self.stderr_tail).trim().to_owned()
     }
 
     async fn diagnosis(&mut self) -> Option<TransportProblem> {
@@ -112,10 +138,12 @@ impl SshStream {
 
 impl Stream for SshStream {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.drain_stderr(cx);
         self.stdout.poll_read(cx, buf)
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.drain_stderr(cx);
         match &self.stdin {
             Some(w) => w.poll_write(cx, buf),
             None => Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),

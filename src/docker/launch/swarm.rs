@@ -371,8 +371,14 @@ pub(super) async fn launch(
         Some(Ok(c)) => c.id,
         Some(Err(e)) => {
             let kind = classify(&e, Phase::Create);
-            // Nothing was created.
-            guard.armed = None;
+            // A refused spec or a connection never made created nothing.
+            // Any other engine failure (a reply lost to a broken
+            // connection, a deadline) may have left the service on the
+            // manager: the armed guard removes it by name, harmless if
+            // there is none.
+            if !kind.is_engine_failure() || matches!(e, Error::Connect { .. }) {
+                guard.armed = None;
+            }
             return Err(if kind.is_engine_failure() {
                 LaunchError::Unreachable {
                     engines: vec![(manager.host().to_owned(), e)],
