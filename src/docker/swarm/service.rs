@@ -41,8 +41,13 @@ pub enum Unmapped {
     ConfigOptions,
 }
 
-/// `Config` keys [`ServiceSpec::replicated_job`] carries over.
+/// `Config` keys [`ServiceSpec::replicated_job`] carries over (or that
+/// only concern attaching to one container, which a service never does).
 const MAPPED_CONFIG: &[&str] = &[
+    "AttachStdin",
+    "AttachStdout",
+    "AttachStderr",
+    "StdinOnce",
     "Image",
     "Cmd",
     "Entrypoint",
@@ -466,6 +471,14 @@ mod tests {
             .network_mode("none");
         let s = ServiceSpec::replicated_job("job", &spec, 1, 1).unwrap();
         assert_eq!(s.unmapped(), &[Unmapped::Name, Unmapped::AutoRemove]);
+        let more = ContainerSpec::new("busybox:1")
+            .hostname("h")
+            .read_only_rootfs(true);
+        let m = ServiceSpec::replicated_job("job", &more, 1, 1).unwrap();
+        assert_eq!(
+            m.unmapped(),
+            &[Unmapped::HostOptions, Unmapped::ConfigOptions]
+        );
         let j = s.to_json();
         let t = &j["TaskTemplate"];
         assert!(t.get("Networks").is_none());
