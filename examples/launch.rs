@@ -335,6 +335,12 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
         spec = spec.network_mode(net);
     }
 
+    // Ctrl-C is watched before the batch starts: its workers may start
+    // containers before this task reaches the watcher below, and a SIGINT
+    // with its default action would kill the demo with them left behind.
+    // (Until here, nothing was created that a default Ctrl-C would leak.)
+    let mut ctrl_c = signal(SignalKind::interrupt())
+        .map_err(|e| (2, format!("cannot watch for Ctrl-C: {e}")))?;
     let (progress_tx, progress_rx) = chan::unbounded::<Progress>();
     let batch = launcher.start(&spec, &opts, Some(progress_tx));
     let batch_id = batch.id().to_owned();
@@ -362,9 +368,9 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
     let ui = stevedore::spawn(drive_bar(bar.clone(), progress_rx, launcher.hosts()));
 
     // The first Ctrl-C cancels the batch (its future then finishes with the
-    // cleanup done, within the cancel grace); the second exits at once.
-    let mut ctrl_c = signal(SignalKind::interrupt())
-        .map_err(|e| (2, format!("cannot watch for Ctrl-C: {e}")))?;
+    // cleanup done, within the cancel grace); the second exits at once. (A
+    // Ctrl-C that came since the listener was installed is seen now: it
+    // cancels the batch at once.)
     let canceller = batch.canceller();
     let watcher = {
         let (bar, batch_id, hosts) = (bar.clone(), batch_id.clone(), launcher.hosts());
