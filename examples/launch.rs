@@ -338,7 +338,7 @@ async fn run(args: Args) -> Result<ExitCode, Fail> {
     // Ctrl-C is watched before the batch starts: its workers may start
     // containers before this task reaches the watcher below, and a SIGINT
     // with its default action would kill the demo with them left behind.
-    // (Until here, nothing was created that a default Ctrl-C would leak.)
+    // (Before this, a Ctrl-C ends the demo at once: no container exists yet.)
     let mut ctrl_c = signal(SignalKind::interrupt())
         .map_err(|e| (2, format!("cannot watch for Ctrl-C: {e}")))?;
     let (progress_tx, progress_rx) = chan::unbounded::<Progress>();
