@@ -163,9 +163,10 @@ pub(super) fn enter(handle: &Handle) -> EnterGuard {
 /// let rt2 = stevedore::Runtime::new().unwrap();
 /// let g1 = rt1.enter();
 /// let g2 = rt2.enter();
-/// let out_of_order = std::panic::catch_unwind(move || drop(g1));
+/// use std::panic::{catch_unwind, AssertUnwindSafe};
+/// let out_of_order = catch_unwind(AssertUnwindSafe(move || drop(g1)));
 /// assert!(out_of_order.is_err());
-/// # let _ = std::panic::catch_unwind(move || drop(g2));
+/// # let _ = catch_unwind(AssertUnwindSafe(move || drop(g2)));
 /// ```
 pub struct EnterGuard {
     /// Owns one count (or is null): it goes back into the context on drop.
