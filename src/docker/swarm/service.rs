@@ -96,6 +96,7 @@ pub enum ServiceMode {
 
 /// `Mode.ReplicatedJob`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "PascalCase")]
 pub struct ReplicatedJob {
     /// Tasks running at once.
